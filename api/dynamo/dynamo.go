@@ -1,0 +1,255 @@
+// Package dynamo is the api.Store kept in a DynamoDB table, the store the
+// Lambda functions use.
+//
+// The table has one key, the partition key UserId of type S, as the seed's
+// table does. Items are written with the attribute types boto3 gives a
+// parsed JSON body, so the seed's Python functions and this store can share
+// a table (see attr.go for the conversion rules).
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/usersvc/usersvc/api"
+)
+
+// DefaultTable is the table used when TABLE_NAME is not set: the seed's.
+const DefaultTable = "AppDummy"
+
+// Store is an api.Store on one DynamoDB table. It is safe for concurrent
+// use, as the SDK client is.
+type Store struct {
+	client *dynamodb.Client
+	table  string
+	log    *slog.Logger
+}
+
+var _ api.Store = (*Store)(nil)
+
+// New returns a Store on table, reached through client.
+func New(client *dynamodb.Client, table string, log *slog.Logger) *Store {
+	return &Store{client: client, table: table, log: log}
+}
+
+// NewFromEnv returns a Store configured the way the Lambda functions are:
+// the table from TABLE_NAME (read with getenv; DefaultTable when unset), and
+// everything else from the AWS SDK's standard configuration, which reads the
+// process environment and shared config files itself: AWS_REGION,
+// credentials, and AWS_ENDPOINT_URL_DYNAMODB to point the client at a local
+// server such as dynalite. There is deliberately no variable of our own for
+// the endpoint. Retries are the SDK's for DynamoDB (4 attempts, jittered
+// exponential backoff), tunable with AWS_MAX_ATTEMPTS and AWS_RETRY_MODE.
+func NewFromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Store, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	table := getenv("TABLE_NAME")
+	if table == "" {
+		table = DefaultTable
+	}
+	return New(dynamodb.NewFromConfig(cfg), table, log), nil
+}
+
+// Table returns the name of the table the store uses.
+func (s *Store) Table() string { return s.table }
+
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{api.AttrUserID: &types.AttributeValueMemberS{Value: id}}
+}
+
+// GetUser implements api.Store.
+//
+// The read is strongly consistent: a client that has just been answered 201
+// follows the Location header at once, and an eventually consistent read
+// could answer it 404. The price is a read unit per 4 KB instead of half of
+// one, which a user lookup can afford.
+func (s *Store) GetUser(ctx context.Context, id string) (api.Item, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get user %q: %w", id, s.mapError(ctx, err))
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("get user %q: %w", id, api.ErrNotFound)
+	}
+	item, err := unmarshalItem(out.Item)
+	if err != nil {
+		return nil, fmt.Errorf("get user %q: %w", id, err)
+	}
+	return item, nil
+}
+
+// CreateUser implements api.Store. The condition attribute_not_exists(UserId)
+// makes the check and the write one atomic step in DynamoDB, so of many
+// concurrent creators of one UserId exactly one succeeds.
+func (s *Store) CreateUser(ctx context.Context, item api.Item) error {
+	id, _ := item[api.AttrUserID].(string)
+	if id == "" {
+		return fmt.Errorf("create user: item has no string %s", api.AttrUserID)
+	}
+	av, err := marshalItem(item)
+	if err != nil {
+		return fmt.Errorf("create user %q: %w", id, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                av,
+		ConditionExpression: aws.String("attribute_not_exists(#id)"),
+		// UserId is not a reserved word, but a placeholder keeps the
+		// expression valid whatever the key attribute is called.
+		ExpressionAttributeNames: map[string]string{"#id": api.AttrUserID},
+	})
+	if err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return fmt.Errorf("create user %q: %w", id, api.ErrExists)
+		}
+		return fmt.Errorf("create user %q: %w", id, s.mapError(ctx, err))
+	}
+	return nil
+}
+
+// ListUsers implements api.Store with a Scan, in DynamoDB's own order (the
+// hash order of UserId). Scan's Limit bounds the items read, and a scan
+// stops early at 1 MB, so ListUsers scans again until the page is full or
+// the table is exhausted: a page is short only at the end. Next is the
+// UserId of DynamoDB's LastEvaluatedKey, so it may be set on the last page
+// when DynamoDB cannot yet know it is the last; the page after it is empty.
+func (s *Store) ListUsers(ctx context.Context, limit int, after string) (api.Page, error) {
+	if limit < 1 {
+		return api.Page{}, errors.New("list users: limit must be positive")
+	}
+	var start map[string]types.AttributeValue
+	if after != "" {
+		start = key(after)
+	}
+	page := api.Page{Items: make([]api.Item, 0, min(limit, 100))}
+	for {
+		out, err := s.client.Scan(ctx, &dynamodb.ScanInput{
+			TableName:         aws.String(s.table),
+			Limit:             aws.Int32(int32(min(limit-len(page.Items), 1<<30))),
+			ExclusiveStartKey: start,
+			// Consistent for the same reason as GetUser: an admin who has
+			// just created a user expects to see it listed.
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return api.Page{}, fmt.Errorf("list users: %w", s.mapError(ctx, err))
+		}
+		for _, av := range out.Items {
+			item, err := unmarshalItem(av)
+			if err != nil {
+				return api.Page{}, fmt.Errorf("list users: %w", err)
+			}
+			page.Items = append(page.Items, item)
+		}
+		start = out.LastEvaluatedKey
+		if len(start) == 0 {
+			return page, nil
+		}
+		if len(page.Items) >= limit {
+			next, ok := start[api.AttrUserID].(*types.AttributeValueMemberS)
+			if !ok || next.Value == "" {
+				return api.Page{}, errors.New("list users: scan resumes at a key without a string UserId")
+			}
+			page.Next = next.Value
+			return page, nil
+		}
+	}
+}
+
+// throttlingCodes are the error codes with which DynamoDB sheds load. The SDK
+// retries them itself; when they still come back, the table is over its
+// capacity for now.
+var throttlingCodes = map[string]bool{
+	"ProvisionedThroughputExceededException": true,
+	"ThrottlingException":                    true,
+	"RequestLimitExceeded":                   true,
+}
+
+// mapError turns an SDK error, returned after the SDK's own retries, into
+// one the API understands: throttling, server errors (5xx) and failures to
+// reach DynamoDB at all wrap api.ErrUnavailable, so that the handler answers
+// 503 with Retry-After. The SDK's error stays in the chain for the log.
+// Errors of the caller's own context are returned as they are, since a
+// request that has been given up on is not the store's failure.
+func (s *Store) mapError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if isUnavailable(err) {
+		return fmt.Errorf("%w: %w", api.ErrUnavailable, err)
+	}
+	return err
+}
+
+func isUnavailable(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && throttlingCodes[apiErr.ErrorCode()] {
+		return true
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() >= 500 {
+		return true
+	}
+	var send *smithyhttp.RequestSendError
+	return errors.As(err, &send)
+}
+
+// EnsureTable creates the store's table if it does not exist, on-demand
+// (PAY_PER_REQUEST) with the partition key UserId of type S, and waits until
+// it is ACTIVE. It is meant for local servers (dynalite, DynamoDB Local) and
+// tests; the Lambda functions never call it, since in AWS the table belongs
+// to the Terraform module and the functions' role may not create tables.
+func (s *Store) EnsureTable(ctx context.Context) error {
+	_, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
+	var notFound *types.ResourceNotFoundException
+	switch {
+	case err == nil:
+		// It exists; it may still be CREATING, so wait below.
+	case errors.As(err, &notFound):
+		_, err = s.client.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:   aws.String(s.table),
+			BillingMode: types.BillingModePayPerRequest,
+			AttributeDefinitions: []types.AttributeDefinition{
+				{AttributeName: aws.String(api.AttrUserID), AttributeType: types.ScalarAttributeTypeS},
+			},
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(api.AttrUserID), KeyType: types.KeyTypeHash},
+			},
+		})
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) { // in use: someone else just created it
+			return fmt.Errorf("create table %s: %w", s.table, err)
+		}
+		if err == nil {
+			s.log.InfoContext(ctx, "created table", "table", s.table)
+		}
+	default:
+		return fmt.Errorf("describe table %s: %w", s.table, err)
+	}
+	w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
+		// Local servers create tables in well under a second.
+		o.MinDelay = 50 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)}, 2*time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", s.table, err)
+	}
+	return nil
+}
