@@ -1,0 +1,68 @@
+# Everything a developer or CI runs. `make test` is the test command.
+GO       ?= go
+PKGS     ?= ./...
+BIN      := bin/portal
+# Go's -race needs cgo; CI runs the suite with it.
+RACE     ?= -race
+
+.PHONY: all build run test test-short bench fuzz lambdas generate check-generated fmt lint tools plan deploy destroy clean
+
+all: build
+
+build: ## the portal binary
+	$(GO) build -o $(BIN) ./web/cmd/portal
+
+run: build ## the whole stack offline: portal, identity provider, HTTP API
+	./$(BIN) dev
+
+tools: node_modules ## what the tests start: dynalite (npm)
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch node_modules
+
+test: tools ## everything CI checks
+	$(GO) vet $(PKGS)
+	$(GO) test $(RACE) -timeout 20m $(PKGS)
+
+test-short: ## quick unit tests, no outside programs
+	$(GO) test -short $(PKGS)
+
+bench: tools ## the figures the issues name
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+FUZZTIME ?= 2m
+fuzz: ## fuzz the POST /user body path
+	$(GO) test -run '^$$' -fuzz FuzzCreateUser -fuzztime $(FUZZTIME) ./api/
+
+lambdas: ## dist/lambdas/<function>.zip for every route
+	$(GO) run ./lambdas/bundle/cmd/bundle -o dist/lambdas
+
+generate: ## templ components
+	$(GO) tool templ generate
+
+check-generated: generate ## fail when generated or formatted files are stale
+	$(GO) tool templ fmt .
+	@git diff --exit-code -- '*.templ' '*_templ.go' || { echo "templ output is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- '*_templ.go')" || { echo "uncommitted templ output:"; git status --short -- '*_templ.go'; exit 1; }
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) tool templ fmt .
+	terraform fmt -recursive terraform || true
+
+lint:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+plan: build
+	./$(BIN) plan -var-file terraform/env/dev.tfvars
+
+deploy: build
+	./$(BIN) deploy -var-file terraform/env/dev.tfvars
+
+destroy: build
+	./$(BIN) destroy -var-file terraform/env/dev.tfvars
+
+clean:
+	rm -rf bin dist
