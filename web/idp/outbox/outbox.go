@@ -1,0 +1,223 @@
+// Package outbox is where the local identity provider's mail goes instead of
+// the Internet: one RFC 5322 message per file (<dir>/<time>-<id>.eml), which
+// any mail client opens, and a reader that lists them and finds the links and
+// codes in them for people and tests.
+package outbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Message is one mail.
+type Message struct {
+	ID      string // the file name without .eml; stable and URL-safe
+	From    string
+	To      string
+	Subject string
+	Date    time.Time
+	Body    string // plain text
+}
+
+// Links returns the http(s) URLs in the body, in order.
+func (m Message) Links() []string { return linkRE.FindAllString(m.Body, -1) }
+
+// Code returns the first six-digit number standing alone in the body (a
+// password reset code), or "".
+func (m Message) Code() string {
+	if c := codeRE.FindStringSubmatch(m.Body); c != nil {
+		return c[1]
+	}
+	return ""
+}
+
+var (
+	linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
+	codeRE = regexp.MustCompile(`(?m)(?:^|\s)(\d{6})(?:\s|$)`)
+)
+
+// Outbox writes and reads messages in one directory. It is safe for
+// concurrent use.
+type Outbox struct {
+	dir  string
+	from string
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New returns an outbox in dir (created with mode 0700 on first write),
+// sending as from. log gets a line per message; now is the clock.
+func New(dir, from string, log *slog.Logger, now func() time.Time) *Outbox {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Outbox{dir: dir, from: from, log: log, now: now}
+}
+
+// Dir is the directory the messages are in.
+func (o *Outbox) Dir() string { return o.dir }
+
+// Send writes a plain-text message to the outbox.
+func (o *Outbox) Send(to, subject, body string) (Message, error) {
+	now := o.now()
+	m := Message{
+		ID:   fmt.Sprintf("%s-%s", now.UTC().Format("20060102T150405.000000000Z"), strings.ToLower(rand.Text()[:10])),
+		From: o.from, To: to, Subject: subject, Date: now, Body: body,
+	}
+	var b bytes.Buffer
+	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
+	hdr("From", (&mail.Address{Address: o.from}).String())
+	hdr("To", (&mail.Address{Address: to}).String())
+	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
+	hdr("Date", now.Format(time.RFC1123Z))
+	hdr("Message-ID", "<"+m.ID+"@"+domainOf(o.from)+">")
+	hdr("MIME-Version", "1.0")
+	hdr("Content-Type", "text/plain; charset=utf-8")
+	hdr("Content-Transfer-Encoding", "quoted-printable")
+	b.WriteString("\r\n")
+	qp := quotedprintable.NewWriter(&b)
+	if _, err := io.WriteString(qp, strings.ReplaceAll(body, "\n", "\r\n")); err != nil {
+		return Message{}, fmt.Errorf("encode mail: %w", err)
+	}
+	if err := qp.Close(); err != nil {
+		return Message{}, fmt.Errorf("encode mail: %w", err)
+	}
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return Message{}, fmt.Errorf("outbox: %w", err)
+	}
+	path := filepath.Join(o.dir, m.ID+".eml")
+	// The outbox holds live codes: only the developer may read it.
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		return Message{}, fmt.Errorf("outbox: %w", err)
+	}
+	o.log.Info("mail written to outbox", "to", to, "subject", subject, "file", path)
+	return m, nil
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return "localhost"
+}
+
+// List returns every message, newest first. A file that does not parse is
+// skipped rather than hiding the others.
+func (o *Outbox) List() ([]Message, error) {
+	entries, err := os.ReadDir(o.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	var ms []Message
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".eml")
+		if !ok || e.IsDir() {
+			continue
+		}
+		m, err := o.read(name)
+		if err != nil {
+			o.log.Warn("unreadable message in outbox", "file", e.Name(), "err", err)
+			continue
+		}
+		ms = append(ms, m)
+	}
+	// IDs start with the time, so they sort as the messages were sent.
+	slices.SortFunc(ms, func(a, b Message) int { return strings.Compare(b.ID, a.ID) })
+	return ms, nil
+}
+
+// Get returns the message with this ID.
+func (o *Outbox) Get(id string) (Message, error) {
+	if id == "" || strings.ContainsAny(id, `/\.`) {
+		return Message{}, os.ErrNotExist
+	}
+	return o.read(id)
+}
+
+func (o *Outbox) read(id string) (Message, error) {
+	f, err := os.Open(filepath.Join(o.dir, id+".eml"))
+	if err != nil {
+		return Message{}, err
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		return Message{}, fmt.Errorf("parse %s: %w", id, err)
+	}
+	var body io.Reader = msg.Body
+	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		body = quotedprintable.NewReader(body)
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, 1<<20))
+	if err != nil {
+		return Message{}, fmt.Errorf("read %s: %w", id, err)
+	}
+	m := Message{ID: id, Body: strings.ReplaceAll(string(raw), "\r\n", "\n")}
+	if a, err := mail.ParseAddress(msg.Header.Get("From")); err == nil {
+		m.From = a.Address
+	}
+	if a, err := mail.ParseAddress(msg.Header.Get("To")); err == nil {
+		m.To = a.Address
+	}
+	if s, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err == nil {
+		m.Subject = s
+	}
+	if d, err := msg.Header.Date(); err == nil {
+		m.Date = d
+	}
+	return m, nil
+}
+
+// Latest returns the newest message to the address (compared without
+// regard to case), or os.ErrNotExist.
+func (o *Outbox) Latest(to string) (Message, error) {
+	ms, err := o.List()
+	if err != nil {
+		return Message{}, err
+	}
+	for _, m := range ms {
+		if strings.EqualFold(m.To, to) {
+			return m, nil
+		}
+	}
+	return Message{}, fmt.Errorf("no mail to %s: %w", to, os.ErrNotExist)
+}
+
+// VerificationLink returns the link in the newest message to the address
+// that contains one with the given path (for example "/confirmUser").
+func (o *Outbox) VerificationLink(to, path string) (string, error) {
+	ms, err := o.List()
+	if err != nil {
+		return "", err
+	}
+	for _, m := range ms {
+		if !strings.EqualFold(m.To, to) {
+			continue
+		}
+		for _, l := range m.Links() {
+			if strings.Contains(l, path+"?") {
+				return l, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no link to %s in mail to %s: %w", path, to, os.ErrNotExist)
+}

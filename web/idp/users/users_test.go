@@ -1,0 +1,170 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func open(t *testing.T) (*Store, *clock) {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s, err := Open(filepath.Join(t.TempDir(), "users.db"), TestCost, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, c
+}
+
+func TestSignUpAuthenticateConfirm(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	u, err := s.SignUp(ctx, " Ana@Example.com ", "Passw0rd!")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Email != "ana@example.com" || u.Status != Unconfirmed || u.EmailVerified || len(u.Sub) != 36 {
+		t.Fatalf("new user = %+v", u)
+	}
+	if _, err := s.SignUp(ctx, "ANA@example.com", "Passw0rd!"); !errors.Is(err, ErrExists) {
+		t.Fatalf("second sign-up: %v, want ErrExists", err)
+	}
+	for _, c := range []struct{ email, pw string }{
+		{"ana@example.com", "wrong"},
+		{"nobody@example.com", "Passw0rd!"},
+		{"not an email", "Passw0rd!"},
+	} {
+		if _, err := s.Authenticate(ctx, c.email, c.pw); !errors.Is(err, ErrBadCredentials) {
+			t.Errorf("Authenticate(%q, %q) = %v, want ErrBadCredentials", c.email, c.pw, err)
+		}
+	}
+	got, err := s.Authenticate(ctx, "ana@EXAMPLE.com", "Passw0rd!")
+	if err != nil || got.Sub != u.Sub {
+		t.Fatalf("Authenticate = %+v, %v", got, err)
+	}
+	if err := s.Confirm(ctx, u.Sub); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, u.Sub); got.Status != Confirmed || !got.EmailVerified {
+		t.Fatalf("after Confirm: %+v", got)
+	}
+	if err := s.SetPassword(ctx, u.Sub, "N3w-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, "ana@example.com", "Passw0rd!"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatal("old password still works")
+	}
+}
+
+func TestSeed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	u, gen, err := s.Seed(ctx, "admin@example.com", "", AdminGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gen == "" || len(CheckPassword(gen)) != 0 {
+		t.Fatalf("generated password %q breaks the policy: %v", gen, CheckPassword(gen))
+	}
+	if u.Status != Confirmed || !slices.Equal(u.Groups, []string{AdminGroup}) {
+		t.Fatalf("seeded admin = %+v", u)
+	}
+	if _, err := s.Authenticate(ctx, "admin@example.com", gen); err != nil {
+		t.Fatal(err)
+	}
+	_, gen2, err := s.Seed(ctx, "admin@example.com", "", AdminGroup)
+	if err != nil || gen2 != "" {
+		t.Fatalf("second seed generated %q (err %v); the first password must stay", gen2, err)
+	}
+	if _, _, err := s.Seed(ctx, "admin@example.com", "Fixed-pass1", AdminGroup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, "admin@example.com", "Fixed-pass1"); err != nil {
+		t.Fatal("seed with a password did not set it")
+	}
+}
+
+func TestCodes(t *testing.T) {
+	ctx := context.Background()
+	s, c := open(t)
+	u, _ := s.SignUp(ctx, "a@example.com", "Passw0rd!")
+
+	code, err := s.NewCode(ctx, u.Sub, PurposeReset)
+	if err != nil || len(code) != 6 {
+		t.Fatalf("reset code %q, %v", code, err)
+	}
+	if err := s.UseCode(ctx, u.Sub, PurposeConfirm, code); !errors.Is(err, ErrBadCode) {
+		t.Fatal("a reset code confirmed an account")
+	}
+	if err := s.UseCode(ctx, u.Sub, PurposeReset, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UseCode(ctx, u.Sub, PurposeReset, code); !errors.Is(err, ErrBadCode) {
+		t.Fatal("a code worked twice")
+	}
+
+	code, _ = s.NewCode(ctx, u.Sub, PurposeReset)
+	for range MaxCodeAttempts {
+		s.UseCode(ctx, u.Sub, PurposeReset, "wrong")
+	}
+	if err := s.UseCode(ctx, u.Sub, PurposeReset, code); !errors.Is(err, ErrBadCode) {
+		t.Fatal("code still valid after too many wrong guesses")
+	}
+
+	code, _ = s.NewCode(ctx, u.Sub, PurposeConfirm)
+	c.t = c.t.Add(ConfirmTTL)
+	if err := s.UseCode(ctx, u.Sub, PurposeConfirm, code); !errors.Is(err, ErrBadCode) {
+		t.Fatal("expired code accepted")
+	}
+}
+
+func TestRefreshFamilies(t *testing.T) {
+	ctx := context.Background()
+	s, c := open(t)
+	r := Refresh{Sub: "s", ClientID: "portal", OriginJTI: "o1", Expires: c.t.Add(time.Hour)}
+	if err := s.SaveRefresh(ctx, "tok", r); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LookupRefresh(ctx, "tok"); err != nil || got.OriginJTI != "o1" {
+		t.Fatalf("LookupRefresh = %+v, %v", got, err)
+	}
+	if _, err := s.LookupRefresh(ctx, "other"); !errors.Is(err, ErrBadCode) {
+		t.Fatal("unknown token accepted")
+	}
+	if err := s.RevokeFamily(ctx, "o1", r.Expires); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LookupRefresh(ctx, "tok"); !errors.Is(err, ErrBadCode) {
+		t.Fatal("revoked token accepted")
+	}
+	if ok, _ := s.Revoked(ctx, "o1"); !ok {
+		t.Fatal("family not reported revoked")
+	}
+}
+
+func TestCheckPassword(t *testing.T) {
+	for _, c := range []struct {
+		pw   string
+		want []string
+	}{
+		{"Passw0rd!", nil},
+		{"Pa0!", []string{PasswordShort}},
+		{"password0!", []string{PasswordUpper}},
+		{"PASSWORD0!", []string{PasswordLower}},
+		{"Password!!", []string{PasswordDigit}},
+		{"Password00", []string{PasswordSymbol}},
+		{" Passw0rd", []string{PasswordSpacing}},
+	} {
+		if got := CheckPassword(c.pw); !slices.Equal(got, c.want) {
+			t.Errorf("CheckPassword(%q) = %q, want %q", c.pw, got, c.want)
+		}
+	}
+}
