@@ -1,0 +1,42 @@
+// Package gateway is a local twin of an API Gateway HTTP API ($default
+// stage) with a JWT authorizer and Lambda proxy integrations using payload
+// format 2.0: what passes or fails here passes or fails the same way in AWS.
+//
+// A Gateway is an http.Handler. For each request it applies, in order:
+//
+//  1. the stage throttle (token bucket; 429 {"message":"Too Many Requests"});
+//  2. CORS preflight, answered by the gateway itself when CORS is configured;
+//  3. routing from the route table: an unknown path, or a method the path
+//     does not have, is 404 {"message":"Not Found"};
+//  4. the 10 MB body limit (413);
+//  5. the JWT authorizer of package jwtauth (401 {"message":"Unauthorized"}
+//     with a www-authenticate header in API Gateway's form);
+//  6. the route's concurrency limit (429);
+//  7. the integration: the request becomes a format 2.0 event, is encoded
+//     to JSON and handed to the function through aws-lambda-go's own
+//     lambda.NewHandler(...).Invoke, so that only what survives JSON reaches
+//     the function, as in Lambda. A function error, panic or malformed
+//     response is 500 {"message":"Internal Server Error"}; a function still
+//     running at the route's timeout is 503 {"message":"Service Unavailable"}.
+//
+// Every response carries an apigw-requestid header, and one line per
+// request goes to the access log in the seed's JSON format.
+//
+// Use it in-process (this is what "portal dev" does):
+//
+//	a := api.New(store, log)
+//	gw, err := gateway.New(gateway.Config{
+//		Routes:    api.Routes,
+//		Handler:   a.Handler,
+//		Issuer:    "http://localhost:9229/us-east-1_LocalPool",
+//		Audience:  []string{"portal"},
+//		Logger:    log,
+//		AccessLog: os.Stdout,
+//	})
+//	if err != nil { ... }
+//	srv := &http.Server{Addr: "127.0.0.1:3000", Handler: gw}
+//
+// New contacts nothing: the issuer's discovery document and keys are
+// fetched on the first request that needs them, so the gateway may start
+// before the identity provider.
+package gateway

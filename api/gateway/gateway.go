@@ -1,0 +1,430 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"golang.org/x/time/rate"
+
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/gateway/jwtauth"
+)
+
+// Limits API Gateway applies to every HTTP API.
+const (
+	// MaxBodyBytes is the largest request body (10 MB); larger ones get 413.
+	MaxBodyBytes = 10 << 20
+	// DefaultTimeout is a route's integration timeout, HTTP API's maximum.
+	DefaultTimeout = 30 * time.Second
+)
+
+// Config configures a Gateway. Routes, a handler for each route, Issuer and
+// Audience are required; the rest have working defaults.
+type Config struct {
+	// Routes is the route table to serve, normally api.Routes.
+	Routes []api.Route
+	// Handler looks up the Lambda handler of a route's Function;
+	// (*api.API).Handler fits as it is.
+	Handler func(function string) (api.HandlerFunc, bool)
+	// Functions maps a Function name to a handler of any shape
+	// lambda.NewHandler accepts (including a lambda.Handler that returns
+	// raw JSON). It takes precedence over Handler.
+	Functions map[string]any
+
+	// Issuer is the JWT issuer to trust (the Cognito user pool URL, or the
+	// local identity provider's). Its discovery document and keys are
+	// fetched on first use, so the issuer need not be up yet.
+	Issuer string
+	// Audience lists the app client ids accepted in aud or client_id.
+	Audience []string
+	// HTTPClient fetches the issuer's discovery document and JWKS; nil
+	// means a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Authorizer, when set, replaces the one built from Issuer, Audience
+	// and HTTPClient (tests use it to shorten refresh intervals).
+	Authorizer *jwtauth.Authorizer
+
+	// Clock is the time source; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives operational messages (never tokens or bodies); nil
+	// discards them.
+	Logger *slog.Logger
+	// AccessLog receives one JSON line per request in the seed's access log
+	// format; nil discards them.
+	AccessLog io.Writer
+
+	// CORS, when set, makes the gateway answer preflight requests and add
+	// CORS headers, as an HTTP API's CORS configuration does. Off when nil.
+	CORS *CORS
+	// Throttle is the stage's request rate limit; the zero value is none.
+	Throttle Throttle
+	// MaxConcurrency bounds the invocations in flight per route, like a
+	// function's reserved concurrency; 0 means unbounded.
+	MaxConcurrency int
+	// Timeout is every route's integration timeout; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// RouteTimeouts overrides Timeout per route key ("GET /user").
+	RouteTimeouts map[string]time.Duration
+
+	// APIID and AccountID fill requestContext; defaults "local" and
+	// "000000000000".
+	APIID     string
+	AccountID string
+	// RequestID returns a new request id; nil means API Gateway-shaped
+	// random ids. Tests fix it for golden events.
+	RequestID func() string
+}
+
+// Throttle is a token bucket: Rate requests per second on average, with
+// bursts of up to Burst. API Gateway's account default is 10,000 and 5,000.
+type Throttle struct {
+	Rate  float64
+	Burst int
+}
+
+// Gateway serves an HTTP API: routing, JWT authorizer, payload format 2.0
+// and Lambda-style invocation. It is an http.Handler, safe for concurrent
+// use.
+type Gateway struct {
+	routes    *router
+	auth      *jwtauth.Authorizer
+	now       func() time.Time
+	log       *slog.Logger
+	access    *accessLog
+	cors      *CORS
+	limiter   *rate.Limiter
+	apiID     string
+	accountID string
+	newID     func() string
+}
+
+// New returns a Gateway for cfg. It checks that every route has a handler
+// and that the issuer is a URL, but contacts nothing.
+func New(cfg Config) (*Gateway, error) {
+	if len(cfg.Routes) == 0 {
+		return nil, errors.New("gateway: no routes")
+	}
+	g := &Gateway{
+		now:       cfg.Clock,
+		log:       cfg.Logger,
+		access:    newAccessLog(cfg.AccessLog),
+		cors:      cfg.CORS,
+		apiID:     cmp(cfg.APIID, "local"),
+		accountID: cmp(cfg.AccountID, "000000000000"),
+		newID:     cfg.RequestID,
+		auth:      cfg.Authorizer,
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.newID == nil {
+		g.newID = newRequestID
+	}
+	if g.cors != nil {
+		if err := g.cors.check(); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	if cfg.Throttle.Rate > 0 {
+		burst := cfg.Throttle.Burst
+		if burst < 1 {
+			burst = 1
+		}
+		g.limiter = rate.NewLimiter(rate.Limit(cfg.Throttle.Rate), burst)
+	}
+	if g.auth == nil {
+		var err error
+		g.auth, err = jwtauth.New(jwtauth.Config{
+			Issuer:   cfg.Issuer,
+			Audience: cfg.Audience,
+			Client:   cfg.HTTPClient,
+			Now:      cfg.Clock,
+			Log:      g.log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("gateway: jwt authorizer: %w", err)
+		}
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	routes := make([]*route, 0, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		var h any
+		if f, ok := cfg.Functions[r.Function]; ok {
+			h = f
+		} else if cfg.Handler != nil {
+			if f, ok := cfg.Handler(r.Function); ok {
+				h = f
+			}
+		}
+		if h == nil {
+			return nil, fmt.Errorf("gateway: route %q: no handler for function %q", r.Key, r.Function)
+		}
+		rt := &route{
+			Route:   r,
+			invoke:  lambda.NewHandler(h),
+			timeout: timeout,
+		}
+		if d, ok := cfg.RouteTimeouts[r.Key]; ok && d > 0 {
+			rt.timeout = d
+		}
+		if cfg.MaxConcurrency > 0 {
+			rt.slots = make(chan struct{}, cfg.MaxConcurrency)
+		}
+		routes = append(routes, rt)
+	}
+	var err error
+	if g.routes, err = newRouter(routes); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	return g, nil
+}
+
+func cmp(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// newRequestID returns an id shaped like API Gateway's (16 base64
+// characters, e.g. "Mc7UVioPPHcEKPA=").
+func newRequestID() string {
+	var b [11]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// Gateway answers that API Gateway itself sends.
+var (
+	msgNotFound     = gatewayAnswer{http.StatusNotFound, "Not Found"}
+	msgUnauthorized = gatewayAnswer{http.StatusUnauthorized, "Unauthorized"}
+	msgTooLarge     = gatewayAnswer{http.StatusRequestEntityTooLarge, "Request Entity Too Large"}
+	msgTooMany      = gatewayAnswer{http.StatusTooManyRequests, "Too Many Requests"}
+	msgInternal     = gatewayAnswer{http.StatusInternalServerError, "Internal Server Error"}
+	msgUnavailable  = gatewayAnswer{http.StatusServiceUnavailable, "Service Unavailable"}
+	msgBadRequest   = gatewayAnswer{http.StatusBadRequest, "Bad Request"}
+)
+
+type gatewayAnswer struct {
+	status  int
+	message string
+}
+
+// ServeHTTP serves one request the way API Gateway would.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.now()
+	reqID := g.newID()
+	rec := &accessRecord{
+		requestID: reqID,
+		sourceIP:  sourceIP(r),
+		start:     start,
+		protocol:  r.Proto,
+		method:    r.Method,
+	}
+	cw := &countingWriter{ResponseWriter: w}
+	defer func() { g.access.write(rec, cw) }()
+	w = cw
+	w.Header().Set("Apigw-Requestid", reqID)
+
+	if g.limiter != nil && !g.limiter.AllowN(start, 1) {
+		g.answer(w, r, msgTooMany)
+		return
+	}
+	if g.cors != nil && g.cors.preflight(w, r) {
+		return
+	}
+	rt, params, ok := g.routes.match(r.Method, r.URL.Path)
+	if !ok {
+		g.answer(w, r, msgNotFound)
+		return
+	}
+	rec.route = rt
+	body, ans, ok := readBody(r)
+	if !ok {
+		g.answer(w, r, ans)
+		return
+	}
+	res, err := g.auth.Authorize(r.Context(), r.Header.Get("Authorization"), rt.Scopes)
+	if err != nil {
+		var aerr *jwtauth.Error
+		if errors.As(err, &aerr) {
+			w.Header().Set("Www-Authenticate", aerr.Challenge())
+		}
+		g.answer(w, r, msgUnauthorized)
+		return
+	}
+	if rt.slots != nil {
+		select {
+		case rt.slots <- struct{}{}:
+		default:
+			rec.integrationError = "function concurrency limit reached"
+			g.answer(w, r, msgTooMany)
+			return
+		}
+	}
+	ev := g.newEvent(r, rt, params, body, reqID, start, res.Claims, res.Scopes)
+	resp, ans, ierr := g.invoke(r.Context(), rt, ev, reqID)
+	if ierr != "" {
+		rec.integrationError = ierr
+		g.log.LogAttrs(r.Context(), slog.LevelWarn, "integration failed",
+			slog.String("request_id", reqID), slog.String("route", rt.Key), slog.String("error", ierr))
+		g.answer(w, r, ans)
+		return
+	}
+	g.writeResponse(w, r, resp)
+}
+
+// readBody reads the request body, refusing it past MaxBodyBytes.
+func readBody(r *http.Request) ([]byte, gatewayAnswer, bool) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, msgTooLarge, false
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, gatewayAnswer{}, true
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, msgBadRequest, false
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, msgTooLarge, false
+	}
+	return b, gatewayAnswer{}, true
+}
+
+// answer writes one of API Gateway's own responses.
+func (g *Gateway) answer(w http.ResponseWriter, r *http.Request, a gatewayAnswer) {
+	if g.cors != nil {
+		g.cors.decorate(w.Header(), r)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	body := `{"message":"` + a.message + `"}`
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(a.status)
+	io.WriteString(w, body)
+}
+
+// Error is the decoded shape of a function error, as Lambda reports it.
+type functionError struct {
+	Message string `json:"errorMessage"`
+	Type    string `json:"errorType"`
+}
+
+// invoke runs the route's function on ev through aws-lambda-go's handler
+// machinery, as the Lambda runtime does: the event goes in as JSON and the
+// response comes out as JSON. It returns the decoded response, or the answer
+// to send and the integration error message to log.
+func (g *Gateway) invoke(ctx context.Context, rt *route, ev *event, reqID string) (*response, gatewayAnswer, string) {
+	payload, err := marshalEvent(ev)
+	if err != nil {
+		g.release(rt)
+		return nil, msgInternal, "encode event: " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.timeout)
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// The concurrency slot is held until the function returns, even
+		// past a timeout, as a Lambda execution environment is.
+		defer g.release(rt)
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("function panicked: %v", p)}
+			}
+		}()
+		out, err := rt.invoke.Invoke(lambdaContext(ctx, reqID, rt), payload)
+		done <- result{out, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, msgInternal, "function error: " + res.err.Error()
+		}
+		resp, err := decodeResponse(res.out)
+		if err != nil {
+			return nil, msgInternal, "malformed function response: " + err.Error()
+		}
+		return resp, gatewayAnswer{}, ""
+	case <-ctx.Done():
+		return nil, msgUnavailable, fmt.Sprintf("function timed out after %s", rt.timeout)
+	}
+}
+
+func (g *Gateway) release(rt *route) {
+	if rt.slots != nil {
+		<-rt.slots
+	}
+}
+
+// writeResponse turns a function response into the HTTP response.
+func (g *Gateway) writeResponse(w http.ResponseWriter, r *http.Request, resp *response) {
+	h := w.Header()
+	for k, v := range resp.headers {
+		h.Set(k, v)
+	}
+	if _, ok := h["Content-Type"]; !ok {
+		// Send no Content-Type rather than one net/http would guess.
+		h["Content-Type"] = nil
+	}
+	for _, c := range resp.cookies {
+		h.Add("Set-Cookie", c)
+	}
+	if g.cors != nil {
+		g.cors.decorate(h, r)
+	}
+	h.Set("Content-Length", fmt.Sprint(len(resp.body)))
+	w.WriteHeader(resp.status)
+	if r.Method != http.MethodHead {
+		w.Write(resp.body)
+	}
+}
+
+// route is one entry of the route table, ready to serve.
+type route struct {
+	api.Route
+	invoke  lambda.Handler
+	timeout time.Duration
+	slots   chan struct{} // nil when concurrency is unbounded
+}
+
+// countingWriter remembers the status and body length for the access log.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int
+}
+
+func (c *countingWriter) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(b)
+	c.n += n
+	return n, err
+}

@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// response is a function's answer, validated.
+type response struct {
+	status  int
+	headers map[string]string
+	cookies []string
+	body    []byte
+}
+
+// lambdaResponse is the payload format 2.0 response. Fields are decoded
+// strictly by type: a statusCode that is not a number is a malformed
+// response, as it is for API Gateway.
+type lambdaResponse struct {
+	StatusCode      *int              `json:"statusCode"`
+	Headers         map[string]string `json:"headers"`
+	Cookies         []string          `json:"cookies"`
+	Body            *string           `json:"body"`
+	IsBase64Encoded bool              `json:"isBase64Encoded"`
+}
+
+// decodeResponse interprets a function's JSON output as API Gateway does
+// for payload format 2.0: an object with statusCode is a structured
+// response; any other valid JSON is sent as is, with status 200 and
+// content-type application/json; anything else is malformed.
+func decodeResponse(out []byte) (*response, error) {
+	out = bytes.TrimSpace(out)
+	if !json.Valid(out) {
+		return nil, errors.New("not valid JSON")
+	}
+	var probe map[string]json.RawMessage
+	if out[0] != '{' || json.Unmarshal(out, &probe) != nil || probe["statusCode"] == nil {
+		return &response{
+			status:  http.StatusOK,
+			headers: map[string]string{"Content-Type": "application/json"},
+			body:    out,
+		}, nil
+	}
+	var lr lambdaResponse
+	if err := json.Unmarshal(out, &lr); err != nil {
+		return nil, err
+	}
+	if lr.StatusCode == nil || *lr.StatusCode < 100 || *lr.StatusCode > 599 {
+		return nil, fmt.Errorf("statusCode %s is not an HTTP status", probe["statusCode"])
+	}
+	resp := &response{status: *lr.StatusCode, headers: lr.Headers, cookies: lr.Cookies}
+	if lr.Body != nil {
+		resp.body = []byte(*lr.Body)
+		if lr.IsBase64Encoded {
+			b, err := base64.StdEncoding.DecodeString(*lr.Body)
+			if err != nil {
+				return nil, errors.New("body is marked base64 but is not valid base64")
+			}
+			resp.body = b
+		}
+	}
+	for k, v := range resp.headers {
+		if !validHeader(k, v) {
+			return nil, fmt.Errorf("header %q is not a valid HTTP header", k)
+		}
+	}
+	return resp, nil
+}
+
+func validHeader(name, value string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// marshalEvent encodes an event as API Gateway does: compact JSON, without
+// HTML escaping.
+func marshalEvent(ev *event) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// lambdaContext gives the function what the Lambda runtime gives it: the
+// request id and the function's ARN.
+func lambdaContext(ctx context.Context, reqID string, rt *route) context.Context {
+	return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       reqID,
+		InvokedFunctionArn: "arn:aws:lambda:local:000000000000:function:" + rt.Function,
+	})
+}
