@@ -312,3 +312,34 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func benchItem() api.Item {
+	return api.Item{
+		api.AttrUserID: "bench", "Name": "Ada Lovelace", "Age": json.Number("36"), "Admin": true,
+		"Tags":    []any{"a", "b", json.Number("12345678901234567890.123")},
+		"Address": map[string]any{"City": "Paris", "Zip": "75002", "Geo": map[string]any{"Lat": json.Number("48.8698")}},
+	}
+}
+
+func BenchmarkMarshalItem(b *testing.B) {
+	item := benchItem()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := marshalItem(item); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUnmarshalItem(b *testing.B) {
+	av, err := marshalItem(benchItem())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := unmarshalItem(av); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
