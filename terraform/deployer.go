@@ -1,0 +1,201 @@
+package terraform
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+)
+
+// ErrDeclined is returned when the operator does not approve a plan.
+var ErrDeclined = errors.New("plan not approved; nothing was changed")
+
+// ErrNeedsApproval is returned when a change needs approval and there is no
+// way to ask: no Confirm function and no AutoApprove.
+var ErrNeedsApproval = errors.New("approval required: run from a terminal to be asked, or pass -auto-approve")
+
+// Runner is the part of Stack the Deployer uses.
+type Runner interface {
+	Init(ctx context.Context) error
+	Plan(ctx context.Context, tmpDir string, destroy bool) (*Plan, error)
+	Apply(ctx context.Context, p *Plan) error
+	Outputs(ctx context.Context) (map[string]tfexec.OutputMeta, error)
+}
+
+var _ Runner = (*Stack)(nil)
+
+// Deployer runs the three operator workflows (plan, deploy, destroy) on a
+// stack: build the function packages, init, plan, show the summary, ask,
+// apply.
+type Deployer struct {
+	// Stack runs Terraform.
+	Stack Runner
+	// Build makes the function packages the module uploads (bundle.Build in
+	// the portal). Nil skips it, for packages built beforehand.
+	Build func(ctx context.Context) error
+	// Confirm asks the operator a yes/no question. Nil means nobody can be
+	// asked; then a change needs AutoApprove.
+	Confirm func(ctx context.Context, question string) (bool, error)
+	// AutoApprove applies without asking.
+	AutoApprove bool
+	// Out receives the summary and results.
+	Out io.Writer
+}
+
+// prepare builds the packages and initialises the module.
+func (d *Deployer) prepare(ctx context.Context) error {
+	if d.Build != nil {
+		fmt.Fprintln(d.Out, "Building the Lambda packages...")
+		if err := d.Build(ctx); err != nil {
+			return err
+		}
+	}
+	return d.Stack.Init(ctx)
+}
+
+// plan prepares, plans and prints the summary. The caller removes dir.
+func (d *Deployer) plan(ctx context.Context, dir string, destroy bool) (*Plan, Summary, error) {
+	if err := d.prepare(ctx); err != nil {
+		return nil, Summary{}, err
+	}
+	p, err := d.Stack.Plan(ctx, dir, destroy)
+	if err != nil {
+		return nil, Summary{}, err
+	}
+	s := Summarize(p.JSON)
+	if err := s.Write(d.Out); err != nil {
+		return nil, Summary{}, err
+	}
+	return p, s, nil
+}
+
+// Plan builds, plans and prints the summary; it changes nothing.
+func (d *Deployer) Plan(ctx context.Context) (Summary, error) {
+	dir, err := os.MkdirTemp("", "portal-plan-")
+	if err != nil {
+		return Summary{}, fmt.Errorf("plan: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	_, s, err := d.plan(ctx, dir, false)
+	return s, err
+}
+
+// Deploy builds, plans, prints the summary, asks (unless AutoApprove),
+// applies exactly the plan shown, and returns the stack's configuration
+// from the outputs. A plan with no changes is not applied, and the outputs
+// are still read, so Deploy also refreshes a lost .local/aws.json.
+func (d *Deployer) Deploy(ctx context.Context) (AWSConfig, error) {
+	if err := d.canApprove(); err != nil {
+		return AWSConfig{}, err
+	}
+	dir, err := os.MkdirTemp("", "portal-deploy-")
+	if err != nil {
+		return AWSConfig{}, fmt.Errorf("deploy: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	p, s, err := d.plan(ctx, dir, false)
+	if err != nil {
+		return AWSConfig{}, err
+	}
+	if !s.Empty() || len(s.Outputs) > 0 {
+		if err := d.approve(ctx, "Deploy these changes to AWS?"); err != nil {
+			return AWSConfig{}, err
+		}
+		if err := d.Stack.Apply(ctx, p); err != nil {
+			return AWSConfig{}, err
+		}
+	}
+	outs, err := d.Stack.Outputs(ctx)
+	if err != nil {
+		return AWSConfig{}, err
+	}
+	return ConfigFromOutputs(outs)
+}
+
+// Destroy builds (the module hashes the packages even to plan a destroy),
+// plans the destruction, prints the summary, asks (unless AutoApprove) and
+// applies it.
+func (d *Deployer) Destroy(ctx context.Context) error {
+	if err := d.canApprove(); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "portal-destroy-")
+	if err != nil {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	p, s, err := d.plan(ctx, dir, true)
+	if err != nil {
+		return err
+	}
+	if s.Empty() {
+		return nil
+	}
+	if err := d.approve(ctx, "Destroy these resources? This cannot be undone."); err != nil {
+		return err
+	}
+	return d.Stack.Apply(ctx, p)
+}
+
+// canApprove fails early, before any building or planning, when a change
+// could never be approved.
+func (d *Deployer) canApprove() error {
+	if !d.AutoApprove && d.Confirm == nil {
+		return ErrNeedsApproval
+	}
+	return nil
+}
+
+func (d *Deployer) approve(ctx context.Context, question string) error {
+	if d.AutoApprove {
+		return nil
+	}
+	if d.Confirm == nil {
+		return ErrNeedsApproval
+	}
+	ok, err := d.Confirm(ctx, question)
+	if err != nil {
+		return fmt.Errorf("ask for approval: %w", err)
+	}
+	if !ok {
+		return ErrDeclined
+	}
+	return nil
+}
+
+// Prompt returns a Confirm function that writes the question to w and reads
+// the answer, one line, from r. As with Terraform's own prompt, only "yes"
+// approves. A cancelled context ends the wait (the pending read is
+// abandoned, which is fine for a process about to exit).
+func Prompt(r io.Reader, w io.Writer) func(ctx context.Context, question string) (bool, error) {
+	br := bufio.NewReader(r)
+	return func(ctx context.Context, question string) (bool, error) {
+		fmt.Fprintf(w, "\n%s\n  Only 'yes' will be accepted.\n\n  Enter a value: ", question)
+		type answer struct {
+			line string
+			err  error
+		}
+		ch := make(chan answer, 1)
+		go func() {
+			line, err := br.ReadString('\n')
+			ch <- answer{line, err}
+		}()
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(w)
+			return false, ctx.Err()
+		case a := <-ch:
+			fmt.Fprintln(w)
+			// End of input without "yes" is no approval, not an error.
+			if a.err != nil && !errors.Is(a.err, io.EOF) {
+				return false, a.err
+			}
+			return strings.TrimSpace(a.line) == "yes", nil
+		}
+	}
+}
