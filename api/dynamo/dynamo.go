@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,6 +98,14 @@ func (s *Store) GetUser(ctx context.Context, id string) (api.Item, error) {
 // CreateUser implements api.Store. The condition attribute_not_exists(UserId)
 // makes the check and the write one atomic step in DynamoDB, so of many
 // concurrent creators of one UserId exactly one succeeds.
+//
+// When the condition fails, DynamoDB returns the item in the way, and an
+// item equal to this one in every attribute counts as success, not
+// ErrExists. That is what is left of our own write when its response was
+// lost (a timeout, a 5xx after the commit) and the SDK retried it: without
+// this, a create that succeeded would be reported as a conflict. The
+// service stamps CreatedAt (to the millisecond) and CreatedBy on every
+// item, so two different requests practically never make equal items.
 func (s *Store) CreateUser(ctx context.Context, item api.Item) error {
 	id, _ := item[api.AttrUserID].(string)
 	if id == "" {
@@ -112,16 +121,29 @@ func (s *Store) CreateUser(ctx context.Context, item api.Item) error {
 		ConditionExpression: aws.String("attribute_not_exists(#id)"),
 		// UserId is not a reserved word, but a placeholder keeps the
 		// expression valid whatever the key attribute is called.
-		ExpressionAttributeNames: map[string]string{"#id": api.AttrUserID},
+		ExpressionAttributeNames:            map[string]string{"#id": api.AttrUserID},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
+			if sameItem(ccf.Item, item) {
+				return nil
+			}
 			return fmt.Errorf("create user %q: %w", id, api.ErrExists)
 		}
 		return fmt.Errorf("create user %q: %w", id, s.mapError(ctx, err))
 	}
 	return nil
+}
+
+// sameItem reports whether stored, as DynamoDB returned it, is item.
+func sameItem(stored map[string]types.AttributeValue, item api.Item) bool {
+	if stored == nil {
+		return false
+	}
+	got, err := unmarshalItem(stored)
+	return err == nil && reflect.DeepEqual(map[string]any(got), map[string]any(item))
 }
 
 // ListUsers implements api.Store with a Scan, in DynamoDB's own order (the

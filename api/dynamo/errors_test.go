@@ -215,3 +215,58 @@ func TestNewFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// A create whose response was lost is retried by the SDK and then meets its
+// own item: that is a success. Someone else's item is still ErrExists.
+func TestCreateRetryMeetsOwnItem(t *testing.T) {
+	mine := api.Item{"UserId": "u1", "N": json.Number("12345678901234567890.123"), "L": []any{nil, true}, "CreatedAt": "2026-01-02T03:04:05.678Z"}
+	theirs := api.Item{"UserId": "u1", "N": json.Number("1"), "L": []any{nil, true}, "CreatedAt": "2026-01-02T03:04:05.679Z"}
+	for _, tt := range []struct {
+		name   string
+		stored api.Item
+		want   error
+	}{
+		{"own item", mine, nil},
+		{"another item", theirs, api.ErrExists},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			av, err := marshalItem(tt.stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conflict, err := json.Marshal(map[string]any{
+				"__type":  "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+				"message": "The conditional request failed",
+				"Item":    toWire(av),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var requests atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var in struct{ ReturnValuesOnConditionCheckFailure string }
+				_ = json.NewDecoder(r.Body).Decode(&in)
+				if in.ReturnValuesOnConditionCheckFailure != "ALL_OLD" {
+					t.Errorf("PutItem does not ask for the item in the way: %q", in.ReturnValuesOnConditionCheckFailure)
+				}
+				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+				if requests.Add(1) == 1 {
+					// The write went through, but its answer did not.
+					w.WriteHeader(http.StatusInternalServerError)
+					return
+				}
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write(conflict)
+			}))
+			defer srv.Close()
+			s := New(testClient(srv.URL, fastRetries), "AppDummy", slog.New(slog.DiscardHandler))
+			err = s.CreateUser(t.Context(), mine)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("CreateUser = %v, want %v", err, tt.want)
+			}
+			if n := requests.Load(); n != 2 {
+				t.Errorf("%d requests, want 2", n)
+			}
+		})
+	}
+}
