@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -173,11 +175,10 @@ func New(cfg Config) (*Gateway, error) {
 		if h == nil {
 			return nil, fmt.Errorf("gateway: route %q: no handler for function %q", r.Key, r.Function)
 		}
-		rt := &route{
-			Route:   r,
-			invoke:  lambda.NewHandler(h),
-			timeout: timeout,
-		}
+		rt := &route{Route: r, timeout: timeout}
+		rt.envs.New = func() any { return lambda.NewHandler(h) }
+		// Build one now so that a handler of the wrong shape fails here.
+		rt.envs.Put(rt.envs.New())
 		if d, ok := cfg.RouteTimeouts[r.Key]; ok && d > 0 {
 			rt.timeout = d
 		}
@@ -335,7 +336,10 @@ func (g *Gateway) invoke(ctx context.Context, rt *route, ev *event, reqID string
 		g.release(rt)
 		return nil, msgInternal, "encode event: " + err.Error()
 	}
+	// The function runs to its own deadline even if the client goes away,
+	// as a Lambda invocation does.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.timeout)
+	defer cancel()
 	type result struct {
 		out []byte
 		err error
@@ -345,13 +349,18 @@ func (g *Gateway) invoke(ctx context.Context, rt *route, ev *event, reqID string
 		// The concurrency slot is held until the function returns, even
 		// past a timeout, as a Lambda execution environment is.
 		defer g.release(rt)
-		defer cancel()
 		defer func() {
 			if p := recover(); p != nil {
 				done <- result{err: fmt.Errorf("function panicked: %v", p)}
 			}
 		}()
-		out, err := rt.invoke.Invoke(lambdaContext(ctx, reqID, rt), payload)
+		env := rt.envs.Get().(lambda.Handler)
+		out, err := env.Invoke(lambdaContext(ctx, reqID, rt), payload)
+		// aws-lambda-go returns its output in a buffer the environment
+		// reuses on the next invocation: copy it before handing the
+		// environment back. A panicking environment is not reused.
+		out = bytes.Clone(out)
+		rt.envs.Put(env)
 		done <- result{out, err}
 	}()
 	select {
@@ -401,7 +410,11 @@ func (g *Gateway) writeResponse(w http.ResponseWriter, r *http.Request, resp *re
 // route is one entry of the route table, ready to serve.
 type route struct {
 	api.Route
-	invoke  lambda.Handler
+	// envs holds idle lambda.Handlers for the route's function. Like a
+	// Lambda execution environment, each serves one invocation at a time:
+	// aws-lambda-go's handlers reuse their output buffer and so are not
+	// safe for concurrent invocations.
+	envs    sync.Pool
 	timeout time.Duration
 	slots   chan struct{} // nil when concurrency is unbounded
 }

@@ -247,6 +247,9 @@ func (a *Authorizer) accepts(aud string) bool {
 // accepts the bare token and the Bearer form alike.
 func bearerToken(h string) string {
 	h = strings.TrimSpace(h)
+	if strings.EqualFold(h, "bearer") {
+		return ""
+	}
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		h = strings.TrimSpace(h[7:])
 	}
