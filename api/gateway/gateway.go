@@ -239,7 +239,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw := &countingWriter{ResponseWriter: w}
 	defer func() { g.access.write(rec, cw) }()
 	w = cw
-	w.Header().Set("Apigw-Requestid", reqID)
+	// Lower case, exactly as API Gateway sends them.
+	w.Header()["apigw-requestid"] = []string{reqID}
 
 	if g.limiter != nil && !g.limiter.AllowN(start, 1) {
 		g.answer(w, r, msgTooMany)
@@ -263,7 +264,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var aerr *jwtauth.Error
 		if errors.As(err, &aerr) {
-			w.Header().Set("Www-Authenticate", aerr.Challenge())
+			w.Header()["www-authenticate"] = []string{aerr.Challenge()}
 		}
 		g.answer(w, r, msgUnauthorized)
 		return

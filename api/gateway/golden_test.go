@@ -156,7 +156,7 @@ func TestGoldenEvents(t *testing.T) {
 			w := httptest.NewRecorder()
 			gw.ServeHTTP(w, r)
 			if w.Code != 204 {
-				t.Fatalf("status %d: %s %s", w.Code, w.Body, w.Header().Get("Www-Authenticate"))
+				t.Fatalf("status %d: %s %s", w.Code, w.Body, w.Header()["www-authenticate"])
 			}
 			got := normalizeEvent(t, fn.in, token)
 			path := filepath.Join("testdata", "events", tt.name+".json")

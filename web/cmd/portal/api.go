@@ -3,9 +3,176 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/bolt"
+	"github.com/usersvc/usersvc/api/dynamo"
+	"github.com/usersvc/usersvc/api/gateway"
 )
 
+// apiStoreFile is where "portal api" keeps the embedded store under -data;
+// "portal dev" uses the same file so both see the same users.
+func apiStoreFile(dataDir string) string { return filepath.Join(dataDir, "api", "users.db") }
+
+// runAPI serves the HTTP API: the local API Gateway (JWT authorizer,
+// payload format 2.0) in front of the user service's handlers, on the
+// embedded store or on DynamoDB.
 func runAPI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: portal api [flags]\n\n"+
+			"Serves the HTTP API as API Gateway would: the route table, the JWT authorizer\n"+
+			"trusting -issuer and -audience (a local identity provider or real Cognito),\n"+
+			"payload format 2.0 events to the handlers, and their store.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "127.0.0.1:3000", "`address` to listen on")
+	dataDir := fs.String("data", ".local", "`directory` of the embedded store (-store bolt)")
+	storeKind := fs.String("store", "bolt", "user store: bolt (embedded, in -data) or dynamodb (the AWS SDK's standard configuration)")
+	table := fs.String("table", "AppDummy", "DynamoDB `table` (-store dynamodb)")
+	issuer := fs.String("issuer", "http://localhost:9229/us-east-1_LocalPool", "JWT issuer `URL` to trust, e.g. https://cognito-idp.<region>.amazonaws.com/<pool-id>")
+	audience := fs.String("audience", "portal", "accepted app client `ids` (aud, or client_id of access tokens), comma separated")
+	accessLog := fs.String("access-log", "-", "access log `file` (JSON lines), - for stdout, empty for none")
+	corsOrigins := fs.String("cors-origins", "", "CORS allowed `origins`, comma separated, or *; empty turns CORS off")
+	corsMethods := fs.String("cors-methods", "GET,POST", "CORS allowed `methods`, comma separated")
+	corsHeaders := fs.String("cors-headers", "authorization,content-type", "CORS allowed request `headers`, comma separated")
+	corsExpose := fs.String("cors-expose-headers", "location", "CORS exposed response `headers`, comma separated")
+	corsMaxAge := fs.Duration("cors-max-age", 0, "how long browsers may cache a preflight answer")
+	corsCredentials := fs.Bool("cors-credentials", false, "CORS: allow credentials")
+	rate := fs.Float64("throttle-rate", 0, "stage throttle: steady `requests per second`, 0 for none")
+	burst := fs.Int("throttle-burst", 0, "stage throttle: burst `size` (default: the rate)")
+	concurrency := fs.Int("concurrency", 0, "invocations in flight per route, like reserved concurrency; 0 for no limit")
+	timeout := fs.Duration("timeout", gateway.DefaultTimeout, "integration timeout of every route")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("api: unexpected arguments %q", fs.Args())
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	var store api.Store
+	switch *storeKind {
+	case "bolt":
+		path := apiStoreFile(*dataDir)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		s, err := bolt.Open(path)
+		if err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		defer s.Close()
+		store = s
+		log.Info("embedded user store", "path", path)
+	case "dynamodb":
+		env := func(k string) string {
+			if k == "TABLE_NAME" {
+				return *table
+			}
+			return getenv(k)
+		}
+		s, err := dynamo.NewFromEnv(ctx, env, log)
+		if err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		store = s
+		log.Info("dynamodb user store", "table", s.Table())
+	default:
+		return fmt.Errorf("api: -store %q: want bolt or dynamodb", *storeKind)
+	}
+
+	var logOut io.Writer
+	switch *accessLog {
+	case "":
+	case "-":
+		logOut = stdout
+	default:
+		f, err := os.OpenFile(*accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("api: access log: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	var cors *gateway.CORS
+	if *corsOrigins != "" {
+		cors = &gateway.CORS{
+			AllowOrigins:     splitCommaFlag(*corsOrigins),
+			AllowMethods:     splitCommaFlag(*corsMethods),
+			AllowHeaders:     splitCommaFlag(*corsHeaders),
+			ExposeHeaders:    splitCommaFlag(*corsExpose),
+			MaxAge:           *corsMaxAge,
+			AllowCredentials: *corsCredentials,
+		}
+	}
+	if *burst <= 0 {
+		*burst = max(1, int(*rate))
+	}
+	handlers := api.New(store, log)
+	gw, err := gateway.New(gateway.Config{
+		Routes:         api.Routes,
+		Handler:        handlers.Handler,
+		Issuer:         *issuer,
+		Audience:       splitCommaFlag(*audience),
+		Logger:         log,
+		AccessLog:      logOut,
+		CORS:           cors,
+		Throttle:       gateway.Throttle{Rate: *rate, Burst: *burst},
+		MaxConcurrency: *concurrency,
+		Timeout:        *timeout,
+	})
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("serving HTTP API", "url", "http://"+ln.Addr().String(), "issuer", *issuer, "audience", *audience, "store", *storeKind)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	// In-flight requests get as long as a route may run, then go.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// splitCommaFlag splits a comma-separated flag value, dropping empty entries.
+func splitCommaFlag(s string) []string {
+	var out []string
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
