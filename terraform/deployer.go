@@ -119,27 +119,28 @@ func (d *Deployer) Deploy(ctx context.Context) (AWSConfig, error) {
 
 // Destroy builds (the module hashes the packages even to plan a destroy),
 // plans the destruction, prints the summary, asks (unless AutoApprove) and
-// applies it.
-func (d *Deployer) Destroy(ctx context.Context) error {
+// applies it. It returns the summary of what it destroyed, empty when
+// there was nothing to destroy.
+func (d *Deployer) Destroy(ctx context.Context) (Summary, error) {
 	if err := d.canApprove(); err != nil {
-		return err
+		return Summary{}, err
 	}
 	dir, err := os.MkdirTemp("", "portal-destroy-")
 	if err != nil {
-		return fmt.Errorf("destroy: %w", err)
+		return Summary{}, fmt.Errorf("destroy: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	p, s, err := d.plan(ctx, dir, true)
-	if err != nil {
-		return err
-	}
-	if s.Empty() {
-		return nil
+	if err != nil || s.Empty() {
+		return s, err
 	}
 	if err := d.approve(ctx, "Destroy these resources? This cannot be undone."); err != nil {
-		return err
+		return Summary{}, err
 	}
-	return d.Stack.Apply(ctx, p)
+	if err := d.Stack.Apply(ctx, p); err != nil {
+		return Summary{}, err
+	}
+	return s, nil
 }
 
 // canApprove fails early, before any building or planning, when a change

@@ -155,7 +155,15 @@ func (s *Stack) Init(ctx context.Context) error {
 		}
 		opts = append(opts, tfexec.PluginDir(dir))
 	}
+	// terraform-exec checks the version before running init, through the
+	// same stdout; ask first, quietly, so the progress stream shows only
+	// init's own lines (the answer is cached).
+	s.stream(false)
+	if _, _, err := s.tf.Version(ctx, false); err != nil {
+		return fmt.Errorf("terraform version: %w", err)
+	}
 	s.stream(true)
+	defer s.stream(false)
 	if err := s.tf.Init(ctx, opts...); err != nil {
 		return fmt.Errorf("terraform init in %s: %w", s.opts.Dir, err)
 	}

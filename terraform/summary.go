@@ -129,7 +129,7 @@ func (s Summary) ByType(a Action) map[string]int {
 func (s Summary) Write(w io.Writer) error {
 	var b strings.Builder
 	if s.Empty() {
-		b.WriteString("No changes: the stack matches the configuration.\n")
+		b.WriteString("No changes.\n")
 	} else {
 		fmt.Fprintf(&b, "Plan: %d to add, %d to change, %d to replace, %d to destroy", s.Count(Add), s.Count(Change), s.Count(Replace), s.Count(Destroy))
 		if n := s.Count(Forget); n > 0 {

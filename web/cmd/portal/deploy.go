@@ -3,17 +3,192 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/usersvc/usersvc/lambdas/bundle"
+	"github.com/usersvc/usersvc/terraform"
 )
 
+// The Terraform driver: `portal plan`, `portal deploy` and `portal destroy`
+// build the Lambda packages and run the module in terraform/ through
+// terraform-exec (package terraform). Ctrl-C cancels the context, which
+// terraform-exec turns into one interrupt to terraform: it finishes what is
+// in flight and saves its state before exiting.
+
 func runPlan(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	d, _, err := newDeployer("plan", args, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	_, err = d.Plan(ctx)
+	return interrupted(err)
 }
 
 func runDeploy(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	d, out, err := newDeployer("deploy", args, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := d.Deploy(ctx)
+	if err != nil {
+		return interrupted(err)
+	}
+	if err := terraform.WriteConfig(out, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `
+The stack is up.
+  API:        %s
+  Hosted UI:  %s/login
+  Issuer:     %s
+  Client id:  %s
+  Table:      %s (%s)
+
+The portal's configuration, client secret included, is in %s (mode 0600).
+Run the portal against AWS with:
+  PORTAL_CLIENT_SECRET=... portal serve -issuer %s -client-id %s -api-url %s
+`, cfg.APIURL, cfg.HostedUIURL, cfg.Issuer, cfg.ClientID, cfg.TableName, cfg.Region, out, cfg.Issuer, cfg.ClientID, cfg.APIURL)
+	return nil
 }
 
 func runDestroy(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	d, _, err := newDeployer("destroy", args, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	s, err := d.Destroy(ctx)
+	if err != nil {
+		return interrupted(err)
+	}
+	if s.Empty() {
+		fmt.Fprintln(stdout, "Nothing to destroy.")
+		return nil
+	}
+	fmt.Fprintln(stdout, "The stack is destroyed.")
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// newDeployer parses the flags of one of the three commands and wires a
+// terraform.Deployer. It also returns the -out path (deploy only).
+func newDeployer(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*terraform.Deployer, string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var varFiles stringList
+	fs.Var(&varFiles, "var-file", "Terraform variables file, such as terraform/env/dev.tfvars (repeatable)")
+	tfPath := fs.String("terraform", "", "terraform executable (default: terraform on PATH)")
+	pluginDir := fs.String("plugin-dir", getenv("TF_PLUGIN_DIR"), "directory of provider plugins for init, for offline machines (default $TF_PLUGIN_DIR)")
+	dir := fs.String("dir", "terraform", "the Terraform module directory (state is kept there)")
+	dist := fs.String("dist", "", "directory of the Lambda packages (default dist/lambdas beside the module directory)")
+	build := fs.Bool("build", true, "build the Lambda packages first; -build=false uses those already in -dist")
+	var autoApprove *bool
+	if name != "plan" {
+		autoApprove = fs.Bool("auto-approve", false, "apply without asking")
+	}
+	out := ".local/aws.json"
+	if name == "deploy" {
+		fs.StringVar(&out, "out", out, "where to write the portal's AWS configuration (mode 0600, holds the client secret)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: portal %s [flags]\n\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, "", err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return nil, "", fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	exe := *tfPath
+	if exe == "" {
+		p, err := exec.LookPath("terraform")
+		if err != nil {
+			return nil, "", errors.New("terraform not found on PATH: install Terraform 1.5 or later, or pass -terraform")
+		}
+		exe = p
+	}
+	moduleDir, err := filepath.Abs(*dir)
+	if err != nil {
+		return nil, "", err
+	}
+	// The repository's layout: terraform/ sits at the root of the Go
+	// module whose lambdas/ it deploys, and `make lambdas` writes to
+	// dist/lambdas there.
+	root := filepath.Dir(moduleDir)
+	distDir := *dist
+	if distDir == "" {
+		distDir = filepath.Join(root, "dist", "lambdas")
+	}
+	if distDir, err = filepath.Abs(distDir); err != nil {
+		return nil, "", err
+	}
+
+	st, err := terraform.New(terraform.Options{
+		ExecPath:  exe,
+		Dir:       moduleDir,
+		PluginDir: *pluginDir,
+		VarFiles:  varFiles,
+		Vars:      map[string]string{"lambda_dist_dir": distDir},
+		Progress:  stderr,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	d := &terraform.Deployer{Stack: st, Out: stdout}
+	if *build {
+		d.Build = func(ctx context.Context) error {
+			arts, err := bundle.Build(ctx, root, distDir)
+			if err != nil {
+				return err
+			}
+			for _, a := range arts {
+				log.Info("lambda package", "function", a.Function, "path", a.Path, "bytes", a.Size, "sha256", a.SHA256)
+			}
+			return nil
+		}
+	}
+	if autoApprove != nil {
+		d.AutoApprove = *autoApprove
+		if !d.AutoApprove {
+			// Asking needs a person at a terminal; a pipe or CI job gets a
+			// clear refusal before anything is built.
+			if !isTerminal(os.Stdin) {
+				return nil, "", fmt.Errorf("%s: standard input is not a terminal, so nobody can approve the plan; review it with `portal plan`, then pass -auto-approve", name)
+			}
+			d.Confirm = terraform.Prompt(os.Stdin, stdout)
+		}
+	}
+	return d, out, nil
+}
+
+// isTerminal reports whether f is a terminal. (A character device is not
+// enough: /dev/null is one too.)
+func isTerminal(f *os.File) bool {
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// interrupted explains a cancellation: Terraform was interrupted, not
+// killed, so its state is consistent.
+func interrupted(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted; Terraform stopped after its in-flight operations and saved its state: %w", err)
+	}
+	return err
 }
