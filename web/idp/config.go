@@ -1,0 +1,225 @@
+package idp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/web/idp/users"
+)
+
+// DefaultPoolID is the user pool id used when none is configured, in
+// Cognito's <region>_<id> shape.
+const DefaultPoolID = "us-east-1_LocalPool"
+
+// Config is what a Server needs.
+type Config struct {
+	// URL is the provider's public origin (scheme, host, port; no path), for
+	// example http://localhost:9229. The issuer is URL + "/" + PoolID.
+	URL string
+	// PoolID is the user pool id; DefaultPoolID when empty.
+	PoolID string
+	// DataDir holds the keys (<DataDir>/idp/keys.json), the user pool
+	// (<DataDir>/idp/users.db) and the outbox (<DataDir>/outbox/).
+	DataDir string
+	// Clients are the app clients allowed to use the provider.
+	Clients []Client
+	// AdminEmail, when set, is an account made sure of at start-up:
+	// confirmed and in the admins group. AdminPassword sets its password;
+	// when empty, a new account gets a generated one (see
+	// Server.GeneratedAdminPassword) and an existing one keeps its own.
+	AdminEmail    string
+	AdminPassword string
+	// Outbox serves the /outbox page (development only). Mail is written to
+	// <DataDir>/outbox either way.
+	Outbox bool
+	// Logger gets the provider's log lines; none when nil.
+	Logger *slog.Logger
+	// Clock is the time source; time.Now when nil.
+	Clock func() time.Time
+	// PasswordCost is the argon2id cost of new password hashes;
+	// users.DefaultCost when zero. Tests use users.TestCost.
+	PasswordCost users.Cost
+}
+
+// Client is an app client, in the JSON shape of Cognito's
+// DescribeUserPoolClient (the fields the provider uses).
+type Client struct {
+	ClientId             string             `json:"ClientId"`
+	ClientName           string             `json:"ClientName,omitempty"`
+	ClientSecret         string             `json:"ClientSecret,omitempty"`
+	CallbackURLs         []string           `json:"CallbackURLs"`
+	LogoutURLs           []string           `json:"LogoutURLs,omitempty"`
+	AllowedOAuthFlows    []string           `json:"AllowedOAuthFlows,omitempty"`
+	AllowedOAuthScopes   []string           `json:"AllowedOAuthScopes,omitempty"`
+	IdTokenValidity      int64              `json:"IdTokenValidity,omitempty"`
+	AccessTokenValidity  int64              `json:"AccessTokenValidity,omitempty"`
+	RefreshTokenValidity int64              `json:"RefreshTokenValidity,omitempty"`
+	TokenValidityUnits   TokenValidityUnits `json:"TokenValidityUnits,omitzero"`
+}
+
+// TokenValidityUnits names the unit of each validity: "seconds", "minutes",
+// "hours" or "days". Cognito's defaults apply to empty fields: hours for ID
+// and access tokens, days for refresh tokens.
+type TokenValidityUnits struct {
+	IdToken      string `json:"IdToken,omitempty"`
+	AccessToken  string `json:"AccessToken,omitempty"`
+	RefreshToken string `json:"RefreshToken,omitempty"`
+}
+
+// Public reports whether the client has no secret (a browser or CLI app).
+func (c Client) Public() bool { return c.ClientSecret == "" }
+
+// Cognito's limits and defaults for token lifetimes.
+const (
+	minTokenTTL      = 5 * time.Minute
+	maxTokenTTL      = 24 * time.Hour
+	defaultTokenTTL  = time.Hour
+	minRefreshTTL    = time.Hour
+	maxRefreshTTL    = 3650 * 24 * time.Hour
+	defaultRefreshTT = 30 * 24 * time.Hour
+)
+
+// lifetimes are a client's token lifetimes, checked against Cognito's limits.
+type lifetimes struct{ id, access, refresh time.Duration }
+
+func validity(n int64, unit, defUnit string, def, lo, hi time.Duration) (time.Duration, error) {
+	if n == 0 {
+		return def, nil
+	}
+	if unit == "" {
+		unit = defUnit
+	}
+	per := map[string]time.Duration{"seconds": time.Second, "minutes": time.Minute, "hours": time.Hour, "days": 24 * time.Hour}[unit]
+	if per == 0 {
+		return 0, fmt.Errorf("unknown validity unit %q", unit)
+	}
+	if n < 0 || n > int64(hi/per) {
+		return 0, fmt.Errorf("validity %d %s is outside %v to %v", n, unit, lo, hi)
+	}
+	d := time.Duration(n) * per
+	if d < lo {
+		return 0, fmt.Errorf("validity %d %s is outside %v to %v", n, unit, lo, hi)
+	}
+	return d, nil
+}
+
+func (c Client) lifetimes() (lifetimes, error) {
+	var l lifetimes
+	var err error
+	if l.id, err = validity(c.IdTokenValidity, c.TokenValidityUnits.IdToken, "hours", defaultTokenTTL, minTokenTTL, maxTokenTTL); err != nil {
+		return l, fmt.Errorf("IdTokenValidity: %w", err)
+	}
+	if l.access, err = validity(c.AccessTokenValidity, c.TokenValidityUnits.AccessToken, "hours", defaultTokenTTL, minTokenTTL, maxTokenTTL); err != nil {
+		return l, fmt.Errorf("AccessTokenValidity: %w", err)
+	}
+	if l.refresh, err = validity(c.RefreshTokenValidity, c.TokenValidityUnits.RefreshToken, "days", defaultRefreshTT, minRefreshTTL, maxRefreshTTL); err != nil {
+		return l, fmt.Errorf("RefreshTokenValidity: %w", err)
+	}
+	return l, nil
+}
+
+// validate checks a client as Cognito's CreateUserPoolClient would, for the
+// parts the provider relies on.
+func (c Client) validate() error {
+	if c.ClientId == "" {
+		return errors.New("ClientId is empty")
+	}
+	if len(c.CallbackURLs) == 0 {
+		return errors.New("no CallbackURLs")
+	}
+	for _, list := range [][]string{c.CallbackURLs, c.LogoutURLs} {
+		for _, raw := range list {
+			u, err := url.Parse(raw)
+			if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
+				return fmt.Errorf("URL %q is not an absolute URL without a fragment", raw)
+			}
+			// Cognito allows plain http only for localhost.
+			if u.Scheme != "https" && !(u.Scheme == "http" && isLocalHost(u.Hostname())) {
+				return fmt.Errorf("URL %q must use https (http only for localhost)", raw)
+			}
+		}
+	}
+	if len(c.AllowedOAuthFlows) > 0 && !slices.Contains(c.AllowedOAuthFlows, "code") {
+		return errors.New(`AllowedOAuthFlows lacks "code", the only flow the provider implements`)
+	}
+	_, err := c.lifetimes()
+	return err
+}
+
+// LoadClients decodes {"UserPoolClients": [...]} (the shape of Cognito's
+// list of client descriptions) and checks every client.
+func LoadClients(r io.Reader) ([]Client, error) {
+	var doc struct {
+		UserPoolClients []Client `json:"UserPoolClients"`
+	}
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("decode clients: %w", err)
+	}
+	if len(doc.UserPoolClients) == 0 {
+		return nil, errors.New("decode clients: no UserPoolClients")
+	}
+	seen := map[string]bool{}
+	for i, c := range doc.UserPoolClients {
+		if err := c.validate(); err != nil {
+			return nil, fmt.Errorf("client %d (%q): %w", i, c.ClientId, err)
+		}
+		if seen[c.ClientId] {
+			return nil, fmt.Errorf("client %q listed twice", c.ClientId)
+		}
+		seen[c.ClientId] = true
+	}
+	return doc.UserPoolClients, nil
+}
+
+// LoadClientsFile is LoadClients on the named file.
+func LoadClientsFile(path string) ([]Client, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load clients: %w", err)
+	}
+	defer f.Close()
+	cs, err := LoadClients(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cs, nil
+}
+
+// DevClient is the app client the portal uses in development: id "portal",
+// the portal's callback (<portalURL>/auth/callback) and home page
+// (<portalURL>/) as its only redirect targets, scopes openid, email and
+// profile, Cognito's default lifetimes. It is confidential when secret is
+// set and public otherwise.
+func DevClient(portalURL, secret string) Client {
+	portalURL = strings.TrimSuffix(portalURL, "/")
+	return Client{
+		ClientId:           "portal",
+		ClientName:         "portal (development)",
+		ClientSecret:       secret,
+		CallbackURLs:       []string{portalURL + "/auth/callback"},
+		LogoutURLs:         []string{portalURL + "/"},
+		AllowedOAuthFlows:  []string{"code"},
+		AllowedOAuthScopes: []string{"openid", "email", "profile"},
+	}
+}
+
+// isLocalHost reports whether host names this machine, where browsers
+// treat plain http as a secure context.
+func isLocalHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.IsLoopback()
+}

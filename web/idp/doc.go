@@ -1,0 +1,68 @@
+// Package idp is a local identity provider that behaves like an Amazon
+// Cognito user pool with its Hosted UI: the offline twin of the pool the
+// service uses in AWS. Relying parties written for Cognito (OIDC
+// authorization code flow with PKCE) work against it unchanged, and its
+// tokens carry Cognito's claims, so an API Gateway JWT authorizer (or its
+// local emulator) accepts them the same way.
+//
+// # Endpoints
+//
+// Under the issuer, <URL>/<pool id>:
+//
+//	GET  /<pool id>/.well-known/openid-configuration
+//	GET  /<pool id>/.well-known/jwks.json
+//
+// On the provider's origin, as Cognito's user pool domain has them:
+//
+//	GET      /oauth2/authorize   code flow only; PKCE S256 required; redirect_uri exact
+//	POST     /oauth2/token       authorization_code, refresh_token; Basic or form client_secret
+//	GET|POST /oauth2/userInfo    Bearer access token with the openid scope
+//	POST     /oauth2/revoke      refresh token (and every access token minted with it)
+//	GET      /logout             client_id + logout_uri (or redirect_uri + response_type)
+//	GET|POST /login, /signup, /forgotPassword, /confirmForgotPassword
+//	GET      /confirmUser        the emailed verification link
+//	GET      /outbox             mail the provider sent (only with Config.Outbox)
+//
+// # Use in-process
+//
+//	srv, err := idp.New(idp.Config{
+//		URL:     "http://localhost:9229",
+//		DataDir: ".local",
+//		Clients: []idp.Client{idp.DevClient("http://localhost:8080", "")},
+//		AdminEmail: "admin@example.com",
+//		Outbox:  true,
+//		Logger:  log,
+//	})
+//	if err != nil { ... }
+//	defer srv.Close()
+//	http.ListenAndServe("127.0.0.1:9229", srv.Handler())
+//
+// srv.Issuer() is the issuer a relying party or JWT authorizer is configured
+// with. When the admin account was created with a generated password,
+// srv.GeneratedAdminPassword() returns it (once per data directory).
+// LoadClientsFile reads app clients from Cognito's JSON shape
+// ({"UserPoolClients":[...]}).
+//
+// Mail (verification links, reset codes) is written as .eml files to
+// <DataDir>/outbox. Tests and tools read it with srv.Outbox(): List,
+// Latest(to), and VerificationLink(to, "/confirmUser") for the link to open
+// to confirm an account; Message.Code() gives a reset code.
+//
+// # State
+//
+// <DataDir>/idp/keys.json holds the RS256 keys (mode 0600): one for ID
+// tokens, one for access tokens. RotateKeys replaces them and keeps the old
+// ones published until every token they signed has expired.
+// <DataDir>/idp/users.db (bbolt) holds accounts (argon2id hashes), one-time
+// codes and refresh tokens (digests only). Provider sessions and
+// authorization codes live in memory: a restart signs browsers out of the
+// provider, not out of the applications.
+//
+// # Differences from Cognito worth knowing
+//
+// PKCE is required of every client (Cognito makes it optional). Sign-up
+// never says that an address is taken: the owner gets a mail instead.
+// Lockout counts failures per sign-in name whether or not an account has
+// it. Only the code flow exists (no implicit grant, no client
+// credentials).
+package idp

@@ -1,0 +1,370 @@
+package idp
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/web/idp/pages"
+	"github.com/usersvc/usersvc/web/idp/users"
+)
+
+// Messages shown on the Hosted UI; the ones about credentials and codes are
+// deliberately the same whether or not an account exists.
+const (
+	msgBadCredentials = "Incorrect username or password."
+	msgBadCode        = "Invalid code provided, please request a code again."
+	msgCheckMail      = "If you can sign up with this address, we have sent a verification link to it. Open the link to confirm your account, then sign in."
+)
+
+// maxPageForm bounds the body of a Hosted UI form.
+const maxPageForm = 16 << 10
+
+// hostedRequest parses the authorization request a Hosted UI page carries
+// and, for a POST, its form (checking the CSRF token). It answers the
+// request itself and returns false when something is wrong.
+func (s *Server) hostedRequest(w http.ResponseWriter, r *http.Request) (authRequest, bool) {
+	ar, e := s.parseAuthRequest(r.URL.Query())
+	if e != nil {
+		s.fail(w, r, ar, e)
+		return ar, false
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxPageForm)
+		if err := r.ParseForm(); err != nil {
+			s.badRequest(w, r, "The form could not be read.")
+			return ar, false
+		}
+		if !s.checkCSRF(r) {
+			s.csrfFailed(w, r)
+			return ar, false
+		}
+	}
+	return ar, true
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ar authRequest, status int, v pages.Login) {
+	v.Action = ar.pageURL("/login")
+	v.CSRF = s.csrfToken(w, r)
+	v.SignUp = ar.pageURL("/signup")
+	v.Forgot = ar.pageURL("/forgotPassword")
+	cb, _ := url.Parse(ar.redirectURI)
+	s.render(w, r, status, pages.LoginPage(v), cb.Scheme+"://"+cb.Host)
+}
+
+// login is GET /login: the sign-in form, or straight back to the client
+// when the browser is already signed in.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	if sess, ok := s.sessionFrom(r); ok && ar.prompt != "login" {
+		if u, err := s.users.Get(r.Context(), sess.sub); err == nil && u.Status == users.Confirmed {
+			s.redirectWithCode(w, r, ar, sess)
+			return
+		}
+	}
+	s.loginPage(w, r, ar, http.StatusOK, pages.Login{})
+}
+
+// loginSubmit is POST /login: check the password, watching for guessing,
+// then sign the browser in and return to the client with a code.
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	username := r.PostFormValue("username")
+	name := strings.ToLower(strings.TrimSpace(username))
+	if locked, until := s.lockout.locked(name); locked {
+		s.lockedPage(w, r, ar, username, until)
+		return
+	}
+	u, err := s.users.Authenticate(r.Context(), username, r.PostFormValue("password"))
+	if errors.Is(err, users.ErrBadCredentials) {
+		if locked, until := s.lockout.fail(name); locked {
+			s.lockedPage(w, r, ar, username, until)
+			return
+		}
+		s.loginPage(w, r, ar, http.StatusUnauthorized, pages.Login{Username: username, Error: msgBadCredentials})
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "authenticate", err)
+		return
+	}
+	s.lockout.succeed(name)
+	if u.Status != users.Confirmed {
+		// Only someone who knows the password gets here, so saying that the
+		// account is unconfirmed tells them nothing new.
+		if err := s.sendConfirmation(r, u, ar.client.ClientId); err != nil {
+			s.internalError(w, r, "send confirmation", err)
+			return
+		}
+		s.loginPage(w, r, ar, http.StatusForbidden, pages.Login{Username: username,
+			Error: "Your email address is not verified yet. We have sent you a new verification link: open it, then sign in."})
+		return
+	}
+	sess := s.startSession(w, u.Sub, s.now())
+	s.log.InfoContext(r.Context(), "signed in", "sub", u.Sub, "client_id", ar.client.ClientId)
+	s.redirectWithCode(w, r, ar, sess)
+}
+
+func (s *Server) lockedPage(w http.ResponseWriter, r *http.Request, ar authRequest, username string, until time.Time) {
+	wait := max(until.Sub(s.now()).Round(time.Second), time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+	s.loginPage(w, r, ar, http.StatusTooManyRequests, pages.Login{Username: username,
+		Error: fmt.Sprintf("Password attempts exceeded: after %d failed attempts sign-in is locked. Try again in %v.", LockoutThreshold, wait)})
+}
+
+// signUp is GET /signup.
+func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	s.signUpPage(w, r, ar, http.StatusOK, pages.SignUp{})
+}
+
+func (s *Server) signUpPage(w http.ResponseWriter, r *http.Request, ar authRequest, status int, v pages.SignUp) {
+	v.Action = ar.pageURL("/signup")
+	v.CSRF = s.csrfToken(w, r)
+	v.Login = ar.pageURL("/login")
+	s.render(w, r, status, pages.SignUpPage(v))
+}
+
+// signUpSubmit is POST /signup. Whatever happens to the address (a new
+// account, an existing confirmed one, an existing unconfirmed one), the page
+// says the same; only the mail differs.
+func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	username, password := r.PostFormValue("username"), r.PostFormValue("password")
+	email, err := users.NormalizeEmail(username)
+	if err != nil {
+		s.signUpPage(w, r, ar, http.StatusBadRequest, pages.SignUp{Username: username, Errors: []string{"Invalid email address format."}})
+		return
+	}
+	if problems := users.CheckPassword(password); len(problems) > 0 {
+		s.signUpPage(w, r, ar, http.StatusBadRequest, pages.SignUp{Username: username, Errors: problems})
+		return
+	}
+	u, err := s.users.SignUp(r.Context(), email, password)
+	switch {
+	case err == nil:
+		s.log.InfoContext(r.Context(), "signed up", "sub", u.Sub, "client_id", ar.client.ClientId)
+		err = s.sendConfirmation(r, u, ar.client.ClientId)
+	case errors.Is(err, users.ErrExists):
+		err = s.sendExists(r, email, ar)
+	}
+	if err != nil {
+		s.internalError(w, r, "sign up", err)
+		return
+	}
+	s.message(w, r, http.StatusOK, "Check your email", msgCheckMail,
+		pages.Link{Text: "Sign in", Href: ar.pageURL("/login")})
+}
+
+// sendConfirmation mails a verification link, the way Cognito's
+// CONFIRM_WITH_LINK verification message does.
+func (s *Server) sendConfirmation(r *http.Request, u users.User, clientID string) error {
+	code, err := s.users.NewCode(r.Context(), u.Sub, users.PurposeConfirm)
+	if err != nil {
+		return err
+	}
+	link := s.origin + "/confirmUser?" + url.Values{
+		"client_id": {clientID}, "user_name": {u.Sub}, "confirmation_code": {code},
+	}.Encode()
+	_, err = s.outbox.Send(u.Email, "Verify your email address",
+		"Please click the link below to verify your email address.\n\n"+link+
+			"\n\nThe link works once, for 24 hours. If you did not sign up, ignore this message.\n")
+	return err
+}
+
+// sendExists tells the owner of an address that someone tried to sign up
+// with it: the page cannot say so without revealing the account.
+func (s *Server) sendExists(r *http.Request, email string, ar authRequest) error {
+	u, err := s.users.ByEmail(r.Context(), email)
+	if err != nil {
+		return err
+	}
+	if u.Status != users.Confirmed {
+		return s.sendConfirmation(r, u, ar.client.ClientId)
+	}
+	_, err = s.outbox.Send(email, "Someone tried to sign up with your address",
+		"Someone (perhaps you) tried to create an account with this address, which already has one.\n\n"+
+			"To sign in, go to:\n"+s.origin+ar.pageURL("/login")+
+			"\n\nIf you forgot your password, use \"Forgot your password?\" on that page.\n")
+	return err
+}
+
+// confirmUser is GET /confirmUser, the emailed verification link. As in
+// Cognito, opening the link confirms the account.
+func (s *Server) confirmUser(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var links []pages.Link
+	if c, ok := s.client(q.Get("client_id")); ok && len(c.LogoutURLs) > 0 {
+		links = append(links, pages.Link{Text: "Continue to the application", Href: c.LogoutURLs[0]})
+	}
+	sub := q.Get("user_name")
+	err := s.users.UseCode(r.Context(), sub, users.PurposeConfirm, q.Get("confirmation_code"))
+	if err == nil {
+		err = s.users.Confirm(r.Context(), sub)
+	}
+	switch {
+	case errors.Is(err, users.ErrBadCode), errors.Is(err, users.ErrNotFound):
+		s.message(w, r, http.StatusBadRequest, "Link expired",
+			"This verification link is invalid, used or expired. Sign in with your email and password to get a new one.", links...)
+	case err != nil:
+		s.internalError(w, r, "confirm user", err)
+	default:
+		s.log.InfoContext(r.Context(), "email confirmed", "sub", sub)
+		s.message(w, r, http.StatusOK, "Registration confirmed",
+			"Your registration has been confirmed. You can now sign in.", links...)
+	}
+}
+
+// forgot is GET /forgotPassword.
+func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	s.render(w, r, http.StatusOK, pages.ForgotPage(pages.Forgot{
+		Action: ar.pageURL("/forgotPassword"), CSRF: s.csrfToken(w, r), Login: ar.pageURL("/login"),
+	}))
+}
+
+// forgotSubmit is POST /forgotPassword: mail a reset code if the account
+// exists, and go on to the reset page either way.
+func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	username := r.PostFormValue("username")
+	u, err := s.users.ByEmail(r.Context(), username)
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		// Nothing to send, and nothing to say about it.
+	case err != nil:
+		s.internalError(w, r, "forgot password", err)
+		return
+	default:
+		code, err := s.users.NewCode(r.Context(), u.Sub, users.PurposeReset)
+		if err == nil {
+			_, err = s.outbox.Send(u.Email, "Your password reset code",
+				"Your password reset code is\n\n"+code+"\n\nIt works once, for one hour. If you did not ask to reset your password, ignore this message.\n")
+		}
+		if err != nil {
+			s.internalError(w, r, "send reset code", err)
+			return
+		}
+	}
+	q := ar.query()
+	q.Set("username", strings.TrimSpace(username))
+	http.Redirect(w, r, "/confirmForgotPassword?"+q.Encode(), http.StatusSeeOther)
+}
+
+func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, ar authRequest, status int, v pages.Reset) {
+	q := ar.query()
+	v.Action = "/confirmForgotPassword?" + q.Encode()
+	v.CSRF = s.csrfToken(w, r)
+	s.render(w, r, status, pages.ResetPage(v))
+}
+
+// reset is GET /confirmForgotPassword.
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	s.resetPage(w, r, ar, http.StatusOK, pages.Reset{
+		Username: r.URL.Query().Get("username"),
+		Notice:   "If an account exists for this address, we have sent a code to it.",
+	})
+}
+
+// resetSubmit is POST /confirmForgotPassword: the code proves the mailbox,
+// so it also confirms an unconfirmed account.
+func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
+	ar, ok := s.hostedRequest(w, r)
+	if !ok {
+		return
+	}
+	username, password := r.PostFormValue("username"), r.PostFormValue("password")
+	v := pages.Reset{Username: username}
+	v.Errors = users.CheckPassword(password)
+	if password != r.PostFormValue("confirmPassword") {
+		v.Errors = append(v.Errors, "Passwords do not match.")
+	}
+	if len(v.Errors) > 0 {
+		s.resetPage(w, r, ar, http.StatusBadRequest, v)
+		return
+	}
+	u, err := s.users.ByEmail(r.Context(), username)
+	if err == nil {
+		err = s.users.UseCode(r.Context(), u.Sub, users.PurposeReset, strings.TrimSpace(r.PostFormValue("code")))
+	}
+	if errors.Is(err, users.ErrNotFound) || errors.Is(err, users.ErrBadCode) {
+		v.Errors = []string{msgBadCode}
+		s.resetPage(w, r, ar, http.StatusBadRequest, v)
+		return
+	}
+	if err == nil {
+		err = s.users.SetPassword(r.Context(), u.Sub, password)
+	}
+	if err == nil {
+		err = s.users.Confirm(r.Context(), u.Sub)
+	}
+	if err != nil {
+		s.internalError(w, r, "reset password", err)
+		return
+	}
+	s.lockout.succeed(u.Email)
+	s.log.InfoContext(r.Context(), "password reset", "sub", u.Sub)
+	s.message(w, r, http.StatusOK, "Password changed", "Your password has been changed. Sign in with your new password.",
+		pages.Link{Text: "Sign in", Href: ar.pageURL("/login")})
+}
+
+// logout is GET /logout: end the provider session and go back to the
+// client's registered logout_uri, or (given redirect_uri and
+// response_type instead) to the sign-in page, as Cognito's does.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	c, ok := s.client(q.Get("client_id"))
+	if !ok {
+		s.badRequest(w, r, "The application that sent you here is not registered with this identity provider (unknown client_id).")
+		return
+	}
+	if lu := q.Get("logout_uri"); lu != "" || q.Get("redirect_uri") == "" {
+		if !slices.Contains(c.LogoutURLs, lu) {
+			s.badRequest(w, r, "The application asked to return to a URL that is not registered as its sign-out URL (logout_uri mismatch).")
+			return
+		}
+		s.endSession(w, r)
+		http.Redirect(w, r, lu, http.StatusFound)
+		return
+	}
+	ar, e := s.parseAuthRequest(q)
+	if e != nil {
+		s.fail(w, r, ar, e)
+		return
+	}
+	s.endSession(w, r)
+	http.Redirect(w, r, ar.pageURL("/login"), http.StatusFound)
+}
+
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.ErrorContext(r.Context(), what, "err", err)
+	s.message(w, r, http.StatusInternalServerError, "Something went wrong",
+		"The identity provider could not finish this request. Try again in a moment.")
+}
