@@ -48,11 +48,13 @@ type Session struct {
 
 // User is the signed-in person, as the ID token describes them.
 type User struct {
-	Subject  string    `json:"sub"`
-	Username string    `json:"username"`
-	Email    string    `json:"email"`
-	Groups   []string  `json:"groups,omitempty"`
-	AuthTime time.Time `json:"auth_time"`
+	Subject  string `json:"sub"`
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	// EmailVerified is the provider's email_verified claim.
+	EmailVerified bool      `json:"email_verified"`
+	Groups        []string  `json:"groups,omitempty"`
+	AuthTime      time.Time `json:"auth_time"`
 }
 
 // InGroup reports whether the user is a member of group.

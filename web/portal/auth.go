@@ -1,0 +1,396 @@
+package portal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/usersvc/usersvc/web/portal/session"
+)
+
+func randomString() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// handleLogin starts an authorization code flow (PKCE S256, state, nonce)
+// and sends the browser to the provider's sign-in page, or with signup to
+// its sign-up page, which takes the same parameters and ends at the same
+// callback.
+func (s *Server) handleLogin(signup bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		returnTo := safeReturn(r.URL.Query().Get("return_to"))
+		sess := s.current(w, r)
+		if sess != nil && sess.User != nil && !signup {
+			http.Redirect(w, r, returnTo, http.StatusFound)
+			return
+		}
+		d, err := s.oidc.get(r.Context())
+		if err != nil {
+			s.providerDown(w, r, sess, err)
+			return
+		}
+		now := s.now()
+		login := session.Login{
+			State:    randomString(),
+			Nonce:    randomString(),
+			Verifier: oauth2.GenerateVerifier(),
+			ReturnTo: returnTo,
+			Started:  now,
+		}
+		add := func(x *session.Session) error {
+			live := x.Logins[:0]
+			for _, l := range x.Logins {
+				if now.Sub(l.Started) < loginTimeout {
+					live = append(live, l)
+				}
+			}
+			x.Logins = append(live, login)
+			if len(x.Logins) > maxLogins {
+				x.Logins = x.Logins[len(x.Logins)-maxLogins:]
+			}
+			return nil
+		}
+		if sess != nil {
+			_, err = s.sessions.Update(sess.ID, add)
+		} else {
+			sess = &session.Session{}
+			add(sess)
+			err = s.newSession(w, sess)
+		}
+		if err != nil {
+			s.serverError(w, r, fmt.Errorf("store sign-in flow: %w", err))
+			return
+		}
+		target := d.oauth.AuthCodeURL(login.State, oauth2.S256ChallengeOption(login.Verifier), oidc.Nonce(login.Nonce))
+		if signup {
+			authURL, err := url.Parse(target)
+			if err != nil {
+				s.serverError(w, r, fmt.Errorf("parse authorization url: %w", err))
+				return
+			}
+			u := *d.hostedUI
+			u.Path += "/signup"
+			u.RawQuery = authURL.RawQuery
+			target = u.String()
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	}
+}
+
+// errNoLogin: the callback's state names no sign-in flow of this browser.
+var errNoLogin = errors.New("no sign-in flow with this state")
+
+// idClaims are the ID token claims the portal uses, as Cognito names them.
+type idClaims struct {
+	Subject       string   `json:"sub"`
+	Email         string   `json:"email"`
+	EmailVerified flexBool `json:"email_verified"`
+	Username      string   `json:"cognito:username"`
+	Groups        []string `json:"cognito:groups"`
+	AuthTime      int64    `json:"auth_time"`
+}
+
+// flexBool reads a boolean claim sent either as a JSON boolean or, as some
+// providers do, as the string "true" or "false".
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case bool:
+		*b = flexBool(x)
+	case string:
+		*b = x == "true"
+	}
+	return nil
+}
+
+func (c idClaims) user() *session.User {
+	u := &session.User{
+		Subject:       c.Subject,
+		Username:      c.Username,
+		Email:         c.Email,
+		EmailVerified: bool(c.EmailVerified),
+		Groups:        c.Groups,
+	}
+	if c.AuthTime > 0 {
+		u.AuthTime = time.Unix(c.AuthTime, 0).UTC()
+	}
+	if u.Username == "" {
+		u.Username = c.Subject
+	}
+	return u
+}
+
+// handleCallback finishes a sign-in: it consumes the flow named by state
+// (so a replayed callback fails), exchanges the code with the PKCE
+// verifier, verifies the ID token and its nonce, and replaces the
+// browser's session with a new one under a new id.
+func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	sess := s.current(w, r)
+	state := q.Get("state")
+	var login session.Login
+	err := errNoLogin
+	if sess != nil && state != "" {
+		_, err = s.sessions.Update(sess.ID, func(x *session.Session) error {
+			for i, l := range x.Logins {
+				if l.State == state {
+					login = l
+					x.Logins = append(x.Logins[:i], x.Logins[i+1:]...)
+					return nil
+				}
+			}
+			return errNoLogin
+		})
+	}
+	if err == nil && s.now().Sub(login.Started) >= loginTimeout {
+		err = errNoLogin
+	}
+	if err != nil {
+		if !errors.Is(err, errNoLogin) && !errors.Is(err, session.ErrNotFound) {
+			s.serverError(w, r, fmt.Errorf("consume sign-in flow: %w", err))
+			return
+		}
+		s.log.WarnContext(ctx, "callback without a matching sign-in flow", "request_id", requestID(ctx), "has_session", sess != nil)
+		s.signInFailed(w, r, sess, http.StatusBadRequest, "This sign-in link has expired or was already used.")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		s.log.WarnContext(ctx, "provider refused sign-in", "request_id", requestID(ctx), "error_code", e)
+		s.signInFailed(w, r, sess, http.StatusBadRequest, "The sign-in was cancelled or refused.")
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		s.signInFailed(w, r, sess, http.StatusBadRequest, "The sign-in link is incomplete.")
+		return
+	}
+	d, err := s.oidc.get(ctx)
+	if err != nil {
+		s.providerDown(w, r, sess, err)
+		return
+	}
+	pctx := s.oidc.clientContext(ctx)
+	tok, err := d.oauth.Exchange(pctx, code, oauth2.VerifierOption(login.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			s.log.WarnContext(ctx, "code exchange refused", "request_id", requestID(ctx), "error_code", re.ErrorCode, "status", re.Response.StatusCode)
+			s.signInFailed(w, r, sess, http.StatusBadRequest, "The sign-in could not be completed.")
+			return
+		}
+		s.providerDown(w, r, sess, fmt.Errorf("exchange code: %w", err))
+		return
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		s.log.ErrorContext(ctx, "token response has no id token", "request_id", requestID(ctx))
+		s.signInFailed(w, r, sess, http.StatusBadGateway, "The sign-in service answered without an ID token.")
+		return
+	}
+	idt, err := d.verifier.Verify(pctx, rawID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "id token rejected", "request_id", requestID(ctx), "error", err)
+		s.signInFailed(w, r, sess, http.StatusBadGateway, "The sign-in service's answer could not be verified.")
+		return
+	}
+	if idt.Nonce != login.Nonce {
+		s.log.WarnContext(ctx, "id token nonce mismatch", "request_id", requestID(ctx))
+		s.signInFailed(w, r, sess, http.StatusBadRequest, "The sign-in could not be completed.")
+		return
+	}
+	var claims idClaims
+	if err := idt.Claims(&claims); err != nil {
+		s.log.ErrorContext(ctx, "decode id token claims", "request_id", requestID(ctx), "error", err)
+		s.signInFailed(w, r, sess, http.StatusBadGateway, "The sign-in service's answer could not be read.")
+		return
+	}
+	now := s.now()
+	user := claims.user()
+	next := &session.Session{
+		Created: now,
+		Seen:    now,
+		User:    user,
+		Tokens: &session.Tokens{
+			AccessToken:  tok.AccessToken,
+			RefreshToken: tok.RefreshToken,
+			IDToken:      rawID,
+			Expiry:       s.expiry(tok),
+		},
+		Flash: "Signed in as " + displayName(user) + ".",
+	}
+	next.Expires = expiry(next)
+	if err := s.sessions.Rotate(sess.ID, next); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, next.ID)
+	s.log.InfoContext(ctx, "signed in", "request_id", requestID(ctx), "sub", user.Subject)
+	http.Redirect(w, r, login.ReturnTo, http.StatusSeeOther)
+}
+
+// expiry is when tok's access token expires by the portal's clock.
+func (s *Server) expiry(tok *oauth2.Token) time.Time {
+	if tok.ExpiresIn > 0 {
+		return s.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	return tok.Expiry
+}
+
+func displayName(u *session.User) string {
+	if u.Email != "" {
+		return u.Email
+	}
+	return u.Username
+}
+
+// handleLogout ends the portal session, revokes its refresh token, and
+// sends the browser through the provider's /logout so that the provider's
+// own session ends as well; the provider sends it back to the home page.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sess := s.current(w, r)
+	if sess == nil || sess.User == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if err := s.sessions.Delete(sess.ID); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.log.InfoContext(ctx, "signed out", "request_id", requestID(ctx), "sub", sess.User.Subject)
+	s.setFlash(w, r, nil, "You have signed out.")
+	d, err := s.oidc.get(ctx)
+	if err != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if sess.Tokens != nil && sess.Tokens.RefreshToken != "" {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.oidc.revoke(rctx, d, sess.Tokens.RefreshToken)
+		cancel()
+		if err != nil {
+			s.log.WarnContext(ctx, "revoke refresh token", "request_id", requestID(ctx), "error", err)
+		}
+	}
+	u := *d.hostedUI
+	u.Path += "/logout"
+	u.RawQuery = url.Values{"client_id": {s.cfg.ClientID}, "logout_uri": {s.base.String() + "/"}}.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// errSignedOut: the session can no longer get tokens (refresh token
+// expired or revoked); the user must sign in again.
+var errSignedOut = errors.New("session can no longer be refreshed")
+
+// fresh returns the session with an access token valid for at least
+// refreshMargin, using the refresh token when needed. errSignedOut means
+// the user must sign in again; other errors mean the provider is down.
+func (s *Server) fresh(ctx context.Context, sess *session.Session) (*session.Session, error) {
+	t := sess.Tokens
+	if t == nil {
+		return nil, errSignedOut
+	}
+	if t.Expiry.Sub(s.now()) > refreshMargin {
+		return sess, nil
+	}
+	if t.RefreshToken == "" {
+		return nil, errSignedOut
+	}
+	d, err := s.oidc.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pctx := s.oidc.clientContext(ctx)
+	// An empty access token makes the source refresh at once.
+	tok, err := d.oauth.TokenSource(pctx, &oauth2.Token{RefreshToken: t.RefreshToken}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			s.log.InfoContext(ctx, "refresh refused", "request_id", requestID(ctx), "error_code", re.ErrorCode)
+			return nil, errSignedOut
+		}
+		return nil, fmt.Errorf("%w: refresh: %v", errProviderDown, err)
+	}
+	var user *session.User
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID != "" {
+		idt, err := d.verifier.Verify(pctx, rawID)
+		if err != nil {
+			return nil, fmt.Errorf("verify refreshed id token: %w", err)
+		}
+		var claims idClaims
+		if err := idt.Claims(&claims); err != nil {
+			return nil, fmt.Errorf("decode refreshed id token: %w", err)
+		}
+		user = claims.user()
+		if user.AuthTime.IsZero() && sess.User != nil {
+			user.AuthTime = sess.User.AuthTime
+		}
+	}
+	updated, err := s.sessions.Update(sess.ID, func(x *session.Session) error {
+		x.Tokens = &session.Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: rawID, Expiry: s.expiry(tok)}
+		if rawID == "" {
+			x.Tokens.IDToken = t.IDToken
+		}
+		if user != nil {
+			x.User = user
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store refreshed tokens: %w", err)
+	}
+	s.log.InfoContext(ctx, "tokens refreshed", "request_id", requestID(ctx))
+	return updated, nil
+}
+
+// signedIn returns the signed-in session with fresh tokens, or answers the
+// request itself (a redirect to sign in, or an error page) and returns nil.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) *session.Session {
+	sess := s.current(w, r)
+	if sess == nil || sess.User == nil {
+		s.toSignIn(w, r)
+		return nil
+	}
+	fresh, err := s.fresh(r.Context(), sess)
+	switch {
+	case errors.Is(err, errSignedOut):
+		if derr := s.sessions.Delete(sess.ID); derr != nil {
+			s.log.ErrorContext(r.Context(), "delete session", "request_id", requestID(r.Context()), "error", derr)
+		}
+		s.clearSessionCookie(w)
+		s.toSignIn(w, r)
+		return nil
+	case err != nil:
+		s.providerDown(w, r, sess, err)
+		return nil
+	}
+	return fresh
+}
+
+// toSignIn sends the browser to sign in, to come back to this page (or,
+// after a form post, to the form).
+func (s *Server) toSignIn(w http.ResponseWriter, r *http.Request) {
+	back := r.URL.RequestURI()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		back = r.URL.Path
+	}
+	http.Redirect(w, r, "/auth/login?"+url.Values{"return_to": {back}}.Encode(), http.StatusSeeOther)
+}

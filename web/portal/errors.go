@@ -1,0 +1,119 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/client"
+	"github.com/usersvc/usersvc/web/portal/pages"
+	"github.com/usersvc/usersvc/web/portal/session"
+)
+
+// errorPage renders the error page with the request id.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session.Session, e pages.Error) {
+	e.RequestID = requestID(r.Context())
+	s.render(w, r, e.Status, pages.ErrorPage(s.layout(r, sess, e.Title, ""), e))
+}
+
+// serverError logs err and shows the 500 page, which says nothing of it.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err)
+	}
+	e := pages.Error{
+		Status:    http.StatusInternalServerError,
+		Title:     "Something went wrong",
+		Message:   "The portal could not complete your request. If it keeps happening, quote the request id below.",
+		RequestID: requestID(r.Context()),
+	}
+	// No session lookup here: the failure may be the session store's.
+	s.render(w, r, e.Status, pages.ErrorPage(s.layout(r, nil, e.Title, ""), e))
+}
+
+// providerDown answers when the identity provider cannot be reached.
+func (s *Server) providerDown(w http.ResponseWriter, r *http.Request, sess *session.Session, err error) {
+	s.log.WarnContext(r.Context(), "identity provider unavailable", "request_id", requestID(r.Context()), "error", err)
+	w.Header().Set("Retry-After", "5")
+	s.errorPage(w, r, sess, pages.Error{
+		Status:  http.StatusServiceUnavailable,
+		Title:   "Sign-in is unavailable",
+		Message: "The sign-in service is not answering right now. Try again in a moment.",
+	})
+}
+
+// signInFailed answers a callback that cannot complete a sign-in.
+func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, sess *session.Session, status int, msg string) {
+	s.errorPage(w, r, sess, pages.Error{
+		Status:  status,
+		Title:   "Sign-in failed",
+		Message: msg + " Start again from Sign in.",
+		SignIn:  true,
+	})
+}
+
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, sess *session.Session) {
+	s.errorPage(w, r, sess, pages.Error{
+		Status:  http.StatusForbidden,
+		Title:   "Not for you, sorry",
+		Message: "This page is for administrators (members of the admins group). Ask one if you need access.",
+	})
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, s.current(w, r), pages.Error{
+		Status:  http.StatusNotFound,
+		Title:   "Page not found",
+		Message: "There is no page at this address.",
+	})
+}
+
+func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
+	s.log.WarnContext(r.Context(), "cross-origin form post refused", "request_id", requestID(r.Context()), "path", r.URL.Path)
+	s.errorPage(w, r, nil, pages.Error{
+		Status:  http.StatusForbidden,
+		Title:   "Request refused",
+		Message: "This form was sent from another site, so the portal did not act on it. Use the portal's own pages.",
+	})
+}
+
+// apiError is the one place where the HTTP API's failures become pages;
+// the API's own messages for bad input are shown by the forms themselves.
+func (s *Server) apiError(w http.ResponseWriter, r *http.Request, sess *session.Session, err error) {
+	ctx := r.Context()
+	var ce *client.Error
+	apiRequest := ""
+	if errors.As(err, &ce) {
+		apiRequest = ce.RequestID
+	}
+	s.log.WarnContext(ctx, "api call failed", "request_id", requestID(ctx), "api_request_id", apiRequest, "error", err)
+	switch {
+	case errors.Is(err, client.ErrForbidden):
+		s.forbidden(w, r, sess)
+	case errors.Is(err, client.ErrUnauthorized):
+		s.errorPage(w, r, sess, pages.Error{
+			Status:  http.StatusUnauthorized,
+			Title:   "Your sign-in was not accepted",
+			Message: "The user service did not accept your sign-in. Sign out and sign in again.",
+		})
+	case errors.Is(err, api.ErrUnavailable):
+		w.Header().Set("Retry-After", "5")
+		s.errorPage(w, r, sess, pages.Error{
+			Status:  http.StatusServiceUnavailable,
+			Title:   "The user service is unavailable",
+			Message: "The user service is not answering right now. Nothing was changed; try again in a moment.",
+		})
+	case errors.Is(err, client.ErrInvalid) && ce != nil:
+		s.errorPage(w, r, sess, pages.Error{
+			Status:  http.StatusBadRequest,
+			Title:   "That request was refused",
+			Message: ce.Message,
+		})
+	default:
+		s.errorPage(w, r, sess, pages.Error{
+			Status:  http.StatusInternalServerError,
+			Title:   "Something went wrong",
+			Message: "The user service could not complete your request. If it keeps happening, quote the request id below.",
+		})
+	}
+}

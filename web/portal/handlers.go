@@ -1,0 +1,217 @@
+package portal
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/client"
+	"github.com/usersvc/usersvc/static"
+	"github.com/usersvc/usersvc/web/portal/pages"
+	"github.com/usersvc/usersvc/web/portal/session"
+)
+
+// layout is the frame of a page for this session; it consumes the flash.
+func (s *Server) layout(r *http.Request, sess *session.Session, title, section string) pages.Layout {
+	l := pages.Layout{
+		Title:   title,
+		Section: section,
+		CSS:     static.Path("portal.css"),
+		Logo:    static.Path("logo.svg"),
+		Flash:   s.takeFlash(r, sess),
+	}
+	if sess != nil && sess.User != nil {
+		l.User = &pages.User{
+			Email:    sess.User.Email,
+			Username: sess.User.Username,
+			Admin:    sess.User.InGroup(api.AdminGroup),
+		}
+	}
+	return l
+}
+
+// render writes c with status, rendering it fully first so that a failure
+// can still become the 500 page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "request_id", requestID(r.Context()), "error", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString("<!DOCTYPE html><title>Error</title><p>Something went wrong. Request id " + requestID(r.Context()) + "</p>")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	sess := s.current(w, r)
+	s.render(w, r, http.StatusOK, pages.Home(s.layout(r, sess, "Home", "home")))
+}
+
+func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
+	sess := s.signedIn(w, r)
+	if sess == nil {
+		return
+	}
+	u := sess.User
+	p := pages.Profile{
+		Email:         u.Email,
+		EmailVerified: u.EmailVerified,
+		Username:      u.Username,
+		Subject:       u.Subject,
+		Groups:        u.Groups,
+		AuthTime:      u.AuthTime,
+		TokenExpiry:   sess.Tokens.Expiry,
+		SessionEnds:   sess.Created.Add(AbsoluteTimeout),
+	}
+	s.render(w, r, http.StatusOK, pages.ProfilePage(s.layout(r, sess, "Profile", "profile"), p))
+}
+
+// blankRows is how many empty attribute rows a new form offers.
+const blankRows = 3
+
+func (s *Server) handleCreateForm(w http.ResponseWriter, r *http.Request) {
+	sess := s.signedIn(w, r)
+	if sess == nil {
+		return
+	}
+	f := pages.CreateForm{Rows: make([]pages.Row, blankRows)}
+	s.render(w, r, http.StatusOK, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+}
+
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	sess := s.signedIn(w, r)
+	if sess == nil {
+		return
+	}
+	f, action, err := readCreateForm(w, r)
+	if err != nil {
+		f.Error, f.Field = err.Error(), ""
+		s.render(w, r, http.StatusRequestEntityTooLarge, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+		return
+	}
+	if action == "add-row" {
+		if len(f.Rows) < maxRows {
+			f.Rows = append(f.Rows, pages.Row{})
+		}
+		s.render(w, r, http.StatusOK, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+		return
+	}
+	item, ferr := buildItem(f)
+	if ferr != nil {
+		f.Error, f.Field = ferr.msg, ferr.field
+		s.render(w, r, http.StatusBadRequest, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+		return
+	}
+	stored, err := s.users.CreateUser(r.Context(), sess.Tokens.AccessToken, item)
+	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			switch ce.Status {
+			case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge:
+				f.Error = ce.Message
+				if ce.Status == http.StatusConflict {
+					f.Field = "UserId"
+				}
+				s.render(w, r, ce.Status, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+				return
+			}
+		}
+		s.apiError(w, r, sess, err)
+		return
+	}
+	id := pages.UserID(stored)
+	s.log.InfoContext(r.Context(), "user created", "request_id", requestID(r.Context()), "sub", sess.User.Subject)
+	s.setFlash(w, r, sess, "Created user "+id+".")
+	http.Redirect(w, r, string(pages.UserURL(id)), http.StatusSeeOther)
+}
+
+func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
+	sess := s.signedIn(w, r)
+	if sess == nil {
+		return
+	}
+	q := r.URL.Query()
+	v := pages.Lookup{UserID: strings.TrimSpace(q.Get(api.AttrUserID)), Asked: q.Has(api.AttrUserID)}
+	l := s.layout(r, sess, "Look up", "lookup")
+	if !v.Asked {
+		s.render(w, r, http.StatusOK, pages.LookupPage(l, v))
+		return
+	}
+	if err := api.ValidateUserID(v.UserID); err != nil {
+		v.Error = "User ID: " + err.Error()
+		s.render(w, r, http.StatusBadRequest, pages.LookupPage(l, v))
+		return
+	}
+	item, err := s.users.GetUser(r.Context(), sess.Tokens.AccessToken, v.UserID)
+	switch {
+	case errors.Is(err, api.ErrNotFound):
+		s.render(w, r, http.StatusNotFound, pages.LookupPage(l, v))
+		return
+	case err != nil:
+		s.apiError(w, r, sess, err)
+		return
+	}
+	v.Item = item
+	l.Title = "User " + v.UserID
+	s.render(w, r, http.StatusOK, pages.LookupPage(l, v))
+}
+
+// maxPageTrail bounds the Users listing's memory of previous pages.
+const maxPageTrail = 100
+
+func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
+	sess := s.signedIn(w, r)
+	if sess == nil {
+		return
+	}
+	if !sess.User.InGroup(api.AdminGroup) {
+		s.forbidden(w, r, sess)
+		return
+	}
+	cursor := r.URL.Query().Get("cursor")
+	page, err := s.users.ListUsers(r.Context(), sess.Tokens.AccessToken, pageSize, cursor)
+	if err != nil {
+		s.apiError(w, r, sess, err)
+		return
+	}
+	v := pages.Users{Users: make([]map[string]any, len(page.Users))}
+	for i, u := range page.Users {
+		v.Users[i] = u
+	}
+	if page.Cursor != "" {
+		v.Next = usersURL(page.Cursor)
+		if prev, ok := sess.Pages[page.Cursor]; !ok || prev != cursor {
+			_, err := s.sessions.Update(sess.ID, func(x *session.Session) error {
+				if x.Pages == nil || len(x.Pages) >= maxPageTrail {
+					x.Pages = map[string]string{}
+				}
+				x.Pages[page.Cursor] = cursor
+				return nil
+			})
+			if err != nil {
+				s.log.ErrorContext(r.Context(), "remember page", "request_id", requestID(r.Context()), "error", err)
+			}
+		}
+	}
+	if cursor != "" {
+		// A page reached by a link from elsewhere has no known
+		// predecessor; the first page is the honest way back.
+		v.Prev = usersURL(sess.Pages[cursor])
+	}
+	s.render(w, r, http.StatusOK, pages.UsersPage(s.layout(r, sess, "Users", "users"), v))
+}
+
+func usersURL(cursor string) string {
+	if cursor == "" {
+		return "/admin/users"
+	}
+	return "/admin/users?" + url.Values{"cursor": {cursor}}.Encode()
+}

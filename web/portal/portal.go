@@ -1,0 +1,181 @@
+// Package portal is the web portal: the OIDC relying party of the user
+// pool (Cognito in AWS, web/idp offline) and a set of server-rendered pages
+// that create and look up users through the HTTP API with the signed-in
+// user's access token.
+//
+// Tokens never reach the browser: they live in a server-side session
+// (package session) named by an opaque random id in an HttpOnly cookie.
+// Pages are templ components (package pages) styled by the embedded
+// stylesheet (package static); no page needs JavaScript.
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/client"
+	"github.com/usersvc/usersvc/web/portal/session"
+)
+
+// Users is the part of the HTTP API the portal uses; *client.Client
+// provides it. token is the signed-in user's access token.
+type Users interface {
+	GetUser(ctx context.Context, token, id string) (api.Item, error)
+	CreateUser(ctx context.Context, token string, item api.Item) (api.Item, error)
+	ListUsers(ctx context.Context, token string, limit int, cursor string) (client.Page, error)
+}
+
+var _ Users = (*client.Client)(nil)
+
+// Config is what a portal needs. URL, Issuer, ClientID, Users, Sessions
+// and Log are required.
+type Config struct {
+	// URL is the portal's public base URL, e.g. "http://localhost:8080".
+	// The callback is URL + "/auth/callback" and the sign-out return
+	// address URL + "/"; both must be registered with the app client.
+	URL string
+	// Issuer is the OIDC issuer (for Cognito
+	// "https://cognito-idp.<region>.amazonaws.com/<pool id>").
+	Issuer string
+	// ClientID and ClientSecret identify the app client; ClientSecret is
+	// empty for a public client.
+	ClientID     string
+	ClientSecret string
+	// HostedUI is the base URL of the provider's sign-up and sign-out
+	// pages (Cognito's user pool domain). Empty: the authorization
+	// endpoint's origin and path prefix, which is right for Cognito and
+	// for web/idp alike.
+	HostedUI string
+	// Scopes requested at sign-in; default "openid", "email".
+	Scopes []string
+
+	// Users is the HTTP API.
+	Users Users
+	// Sessions keeps the sessions.
+	Sessions *session.Store
+	// Log receives one line per request and every failure.
+	Log *slog.Logger
+	// HTTPClient talks to the provider; nil means a client with a 10 s
+	// timeout.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Session lifetimes.
+const (
+	// IdleTimeout ends a session that has not been used for this long.
+	IdleTimeout = 30 * time.Minute
+	// AbsoluteTimeout ends any session this long after sign-in.
+	AbsoluteTimeout = 8 * time.Hour
+	// loginTimeout is how long a started sign-in may take.
+	loginTimeout = 10 * time.Minute
+	// refreshMargin: the access token is renewed when it has less than
+	// this left, so no API call goes out with a token about to expire.
+	refreshMargin = 2 * time.Minute
+	// seenGranularity: a session's last use is recorded at most this
+	// often, so reading pages does not write to disk on every request.
+	seenGranularity = time.Minute
+	// maxLogins bounds the sign-in flows one browser may have open (one
+	// per tab, say).
+	maxLogins = 5
+	// pageSize is the Users page's length.
+	pageSize = 25
+)
+
+// Server is the portal. It is an http.Handler and safe for concurrent use.
+type Server struct {
+	cfg      Config
+	base     *url.URL
+	log      *slog.Logger
+	users    Users
+	sessions *session.Store
+	now      func() time.Time
+	oidc     *provider
+	cookie   cookieSpec
+	handler  http.Handler
+}
+
+// NewServer checks cfg and returns the portal. It does not contact the
+// provider: discovery happens on first need and is retried until it
+// succeeds, so the portal may start before the provider is up.
+func NewServer(cfg Config) (*Server, error) {
+	base, err := url.Parse(strings.TrimSuffix(cfg.URL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.Path != "" {
+		return nil, fmt.Errorf("portal url %q: want an http or https origin such as http://localhost:8080", cfg.URL)
+	}
+	switch {
+	case cfg.Issuer == "":
+		return nil, errors.New("no issuer configured")
+	case cfg.ClientID == "":
+		return nil, errors.New("no client id configured")
+	case cfg.Users == nil:
+		return nil, errors.New("no api client configured")
+	case cfg.Sessions == nil:
+		return nil, errors.New("no session store configured")
+	case cfg.Log == nil:
+		return nil, errors.New("no logger configured")
+	}
+	if cfg.HostedUI != "" {
+		u, err := url.Parse(strings.TrimSuffix(cfg.HostedUI, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("hosted ui url %q: want an absolute http or https url", cfg.HostedUI)
+		}
+	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = []string{"openid", "email"}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:      cfg,
+		base:     base,
+		log:      cfg.Log,
+		users:    cfg.Users,
+		sessions: cfg.Sessions,
+		now:      cfg.Now,
+		cookie:   newCookieSpec(base),
+	}
+	s.oidc = newProvider(cfg, base, cfg.Log)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Warm discovers the provider now rather than on the first sign-in, and
+// reports whether it could. Failing is not fatal: the portal retries.
+func (s *Server) Warm(ctx context.Context) error {
+	_, err := s.oidc.get(ctx)
+	return err
+}
+
+// SweepSessions deletes expired sessions every interval until ctx ends.
+func (s *Server) SweepSessions(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.sessions.DeleteExpired(s.now()); err != nil {
+			s.log.Error("sweep sessions", "error", err)
+		} else if n > 0 {
+			s.log.Info("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
