@@ -12,6 +12,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/usersvc/usersvc/web/idp/keys"
 	"github.com/usersvc/usersvc/web/idp/users"
 )
 
@@ -79,8 +82,10 @@ func newEnv(t *testing.T) *env {
 	}
 	idpSrv := httptest.NewUnstartedServer(nil)
 	idpURL := "http://" + idpSrv.Listener.Addr().String()
+	dataDir := t.TempDir()
+	seedKeys(t, dataDir)
 	srv, err := New(Config{
-		URL: idpURL, DataDir: t.TempDir(), Clients: []Client{e.conf, e.public},
+		URL: idpURL, DataDir: dataDir, Clients: []Client{e.conf, e.public},
 		AdminEmail: adminEmail, AdminPassword: adminPass, Outbox: true,
 		Clock: e.clock.Now, PasswordCost: users.TestCost,
 	})
@@ -98,6 +103,34 @@ func newEnv(t *testing.T) *env {
 	rpSrv.Start()
 	t.Cleanup(rpSrv.Close)
 	return e
+}
+
+var testKeys struct {
+	once sync.Once
+	file []byte
+	err  error
+}
+
+// seedKeys puts one key file, generated once per test binary, into dataDir:
+// RSA key generation would otherwise dominate the tests' time.
+func seedKeys(t *testing.T, dataDir string) {
+	t.Helper()
+	testKeys.once.Do(func() {
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("idp-test-keys-%d.json", os.Getpid()))
+		defer os.Remove(path)
+		if _, testKeys.err = keys.Open(path, nil); testKeys.err == nil {
+			testKeys.file, testKeys.err = os.ReadFile(path)
+		}
+	})
+	if testKeys.err != nil {
+		t.Fatal(testKeys.err)
+	}
+	if err := os.MkdirAll(filepath.Join(dataDir, "idp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, "idp", "keys.json"), testKeys.file, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // relyingParty is an OIDC client as an application writes one: go-oidc for
@@ -247,6 +280,15 @@ func (b *browser) get(u string) page {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	return b.do(req)
+}
+
+// open is get, following redirects whatever b.follow says.
+func (b *browser) open(u string) page {
+	b.t.Helper()
+	f := b.follow
+	b.follow = true
+	defer func() { b.follow = f }()
+	return b.get(u)
 }
 
 // submit posts the first form on p with fields (plus its CSRF token).
