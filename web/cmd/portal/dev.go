@@ -2,10 +2,186 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
+	"flag"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/bolt"
+	"github.com/usersvc/usersvc/api/gateway"
+	"github.com/usersvc/usersvc/web/idp"
 )
 
+// devClientID is the portal's app client at the local identity provider.
+const devClientID = "portal"
+
+// runDev runs the whole stack offline in one process: the portal, the
+// identity provider (with the portal registered as its app client) and the
+// HTTP API (the gateway trusting that provider, the handlers, the embedded
+// store). The portal is the same as `portal serve`; only its configuration
+// comes from here.
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	start := time.Now()
+	fset := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() {
+		fmt.Fprint(stderr, "usage: portal dev [flags]\n\nRuns the whole stack offline: the portal, the identity provider and the HTTP API.\nData (users, accounts, keys, mail, sessions) is kept under -data between runs.\nThe seeded admin's password comes from PORTAL_DEV_ADMIN_PASSWORD, or is generated\nand printed once.\n\nflags:\n")
+		fset.PrintDefaults()
+	}
+	addr := fset.String("addr", "127.0.0.1:8080", "portal listen address")
+	idpAddr := fset.String("idp-addr", "127.0.0.1:9229", "identity provider listen address")
+	apiAddr := fset.String("api-addr", "127.0.0.1:3000", "HTTP API listen address")
+	dataDir := fset.String("data", ".local", "data directory")
+	portalURL := fset.String("url", "", "the portal's public URL (default http://localhost:<port>)")
+	idpURL := fset.String("idp-url", "", "the identity provider's public URL (default http://localhost:<port>)")
+	apiURL := fset.String("api-url", "", "the HTTP API's public URL (default http://localhost:<port>)")
+	adminEmail := fset.String("admin-email", "admin@example.com", "the seeded admin's email")
+	logJSON := fset.Bool("log-json", false, "log JSON lines instead of text")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	if fset.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fset.Args(), " "))
+	}
+	log := newLogger(stderr, *logJSON)
+
+	// Listen first, so that ports given as 0 are known before the URLs are.
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	listen := func(a string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		return ln, nil
+	}
+	portalLn, err := listen(*addr)
+	if err != nil {
+		return fmt.Errorf("portal: %w", err)
+	}
+	idpLn, err := listen(*idpAddr)
+	if err != nil {
+		return fmt.Errorf("identity provider: %w", err)
+	}
+	apiLn, err := listen(*apiAddr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	pURL := firstNonEmpty(strings.TrimSuffix(*portalURL, "/"), defaultURL(portalLn.Addr()))
+	iURL := firstNonEmpty(strings.TrimSuffix(*idpURL, "/"), defaultURL(idpLn.Addr()))
+	aURL := firstNonEmpty(strings.TrimSuffix(*apiURL, "/"), defaultURL(apiLn.Addr()))
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+
+	// The portal is a confidential client, as in AWS (generate_secret);
+	// its secret lives only in this process.
+	secret := rand.Text()
+	adminPassword := getenv("PORTAL_DEV_ADMIN_PASSWORD")
+	provider, err := idp.New(idp.Config{
+		URL:           iURL,
+		DataDir:       *dataDir,
+		Clients:       []idp.Client{idp.DevClient(pURL, secret)},
+		AdminEmail:    *adminEmail,
+		AdminPassword: adminPassword,
+		Outbox:        true,
+		Logger:        log.With("server", "idp"),
+	})
+	if err != nil {
+		return fmt.Errorf("identity provider: %w", err)
+	}
+	defer provider.Close()
+
+	storePath := apiStoreFile(*dataDir)
+	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	store, err := bolt.Open(storePath)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	defer store.Close()
+	gw, err := gateway.New(gateway.Config{
+		Routes:   api.Routes,
+		Handler:  api.New(store, log.With("server", "api")).Handler,
+		Issuer:   provider.Issuer(),
+		Audience: []string{devClientID},
+		Logger:   log.With("server", "gateway"),
+	})
+	if err != nil {
+		return fmt.Errorf("api gateway: %w", err)
+	}
+
+	p, closePortal, err := newPortal(portalOptions{
+		url:      pURL,
+		issuer:   provider.Issuer(),
+		clientID: devClientID,
+		secret:   secret,
+		apiURL:   aURL,
+		scopes:   []string{"openid", "email", "profile"},
+		dataDir:  *dataDir,
+		log:      log,
+	}, portalLn.Addr())
+	if err != nil {
+		return err
+	}
+	defer closePortal()
+
+	idpBase, err := url.Parse(iURL)
+	if err != nil {
+		return fmt.Errorf("-idp-url: %w", err)
+	}
+	fmt.Fprintf(stdout, "portal   %s\n", pURL)
+	fmt.Fprintf(stdout, "idp      %s  (issuer %s; mail at %s/outbox)\n", iURL, provider.Issuer(), iURL)
+	fmt.Fprintf(stdout, "api      %s\n", aURL)
+	switch pw, generated := provider.GeneratedAdminPassword(); {
+	case generated:
+		fmt.Fprintf(stdout, "admin    %s  password %s  (generated, shown once: note it, or set PORTAL_DEV_ADMIN_PASSWORD)\n", *adminEmail, pw)
+	case adminPassword != "":
+		fmt.Fprintf(stdout, "admin    %s  password from PORTAL_DEV_ADMIN_PASSWORD\n", *adminEmail)
+	default:
+		fmt.Fprintf(stdout, "admin    %s  password unchanged since it was first printed (set PORTAL_DEV_ADMIN_PASSWORD to reset it)\n", *adminEmail)
+	}
+
+	go p.server.SweepSessions(ctx, 10*time.Minute)
+	go func() {
+		// Discover the provider now, so the first sign-in does not wait.
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		p.server.Warm(wctx)
+	}()
+	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond))
+	lns = nil // serveAll owns them now
+	return serveAll(ctx, log,
+		namedServer{"portal", portalLn, p.server},
+		namedServer{"idp", idpLn, canonicalHost(idpBase, provider.Handler())},
+		namedServer{"api", apiLn, gw},
+	)
+}
+
+// canonicalHost redirects safe requests that name another host (127.0.0.1
+// for localhost, say) to the public URL, as the portal itself does: the
+// provider's cookies and its registered redirect addresses belong to one
+// name.
+func canonicalHost(base *url.URL, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == base.Host || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		http.Redirect(w, r, base.Scheme+"://"+base.Host+r.URL.RequestURI(), http.StatusFound)
+	})
 }

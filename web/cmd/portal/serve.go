@@ -2,10 +2,240 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/api/client"
+	"github.com/usersvc/usersvc/terraform"
+	"github.com/usersvc/usersvc/web/portal"
+	"github.com/usersvc/usersvc/web/portal/session"
 )
 
+// runServe runs the portal alone against any OIDC issuer and HTTP API:
+// Cognito and API Gateway in AWS, or `portal idp` and `portal api` locally.
+// With no -issuer it reads everything from the .local/aws.json that
+// `portal deploy` writes.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	fset := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() {
+		fmt.Fprint(stderr, "usage: portal serve [flags]\n\nRuns the web portal against an OIDC issuer and the HTTP API. Without -issuer,\nthe configuration comes from -aws-config (written by portal deploy).\nThe client secret is read from PORTAL_CLIENT_SECRET (or the config file).\n\nflags:\n")
+		fset.PrintDefaults()
+	}
+	addr := fset.String("addr", "127.0.0.1:8080", "listen address")
+	publicURL := fset.String("url", "", "the portal's public URL (default http://localhost:<port of -addr>); its /auth/callback must be a registered callback")
+	issuer := fset.String("issuer", "", "OIDC issuer, e.g. https://cognito-idp.<region>.amazonaws.com/<pool id>")
+	clientID := fset.String("client-id", "", "app client id")
+	apiURL := fset.String("api-url", "", "base URL of the HTTP API")
+	hostedUI := fset.String("hosted-ui", "", "base URL of the Hosted UI (Cognito's user pool domain); default: from the authorization endpoint")
+	scopes := fset.String("scopes", "openid email", "scopes to request, space separated")
+	dataDir := fset.String("data", ".local", "directory for the session store")
+	awsConfig := fset.String("aws-config", filepath.Join(".local", "aws.json"), "configuration written by portal deploy, used when -issuer is not given")
+	logJSON := fset.Bool("log-json", false, "log JSON lines instead of text")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	if fset.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fset.Args(), " "))
+	}
+	opts := portalOptions{
+		addr:     *addr,
+		url:      *publicURL,
+		issuer:   *issuer,
+		clientID: *clientID,
+		secret:   getenv("PORTAL_CLIENT_SECRET"),
+		hostedUI: *hostedUI,
+		apiURL:   *apiURL,
+		scopes:   strings.Fields(*scopes),
+		dataDir:  *dataDir,
+		log:      newLogger(stderr, *logJSON),
+	}
+	if opts.issuer == "" {
+		c, err := readAWSConfig(*awsConfig)
+		if err != nil {
+			return fmt.Errorf("no -issuer given and %w", err)
+		}
+		opts.issuer = c.Issuer
+		opts.hostedUI = firstNonEmpty(opts.hostedUI, c.HostedUIURL)
+		opts.clientID = firstNonEmpty(opts.clientID, c.ClientID)
+		opts.apiURL = firstNonEmpty(opts.apiURL, c.APIURL)
+		opts.secret = firstNonEmpty(opts.secret, c.ClientSecret)
+	}
+	if opts.clientID == "" || opts.apiURL == "" {
+		return errors.New("-client-id and -api-url are required with -issuer")
+	}
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return err
+	}
+	p, closeP, err := newPortal(opts, ln.Addr())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeP()
+	fmt.Fprintf(stdout, "portal  %s  (issuer %s, api %s)\n", p.url, opts.issuer, opts.apiURL)
+	go p.server.SweepSessions(ctx, 10*time.Minute)
+	return serveAll(ctx, opts.log, namedServer{"portal", ln, p.server})
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// readAWSConfig reads the file `portal deploy` writes. It refuses a file
+// others can read, since it holds the client secret.
+func readAWSConfig(path string) (terraform.AWSConfig, error) {
+	var c terraform.AWSConfig
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return c, fmt.Errorf("%s does not exist (run portal deploy, or give -issuer, -client-id and -api-url)", path)
+		}
+		return c, err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return c, fmt.Errorf("%s is readable by others (mode %v); it holds the client secret: chmod 600 it", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("read %s: %w", path, err)
+	}
+	if c.Issuer == "" || c.ClientID == "" || c.APIURL == "" {
+		return c, fmt.Errorf("%s lacks issuer, client_id or api_url", path)
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, asJSON bool) *slog.Logger {
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// portalOptions configure the portal in both `serve` and `dev`: the same
+// code path, only the values differ.
+type portalOptions struct {
+	addr, url                string
+	issuer, clientID, secret string
+	hostedUI, apiURL         string
+	scopes                   []string
+	dataDir                  string
+	log                      *slog.Logger
+	httpClient               *http.Client // to the provider; nil for the default
+}
+
+type builtPortal struct {
+	server *portal.Server
+	url    string
+}
+
+// newPortal builds the portal for a listener at addr: its session store
+// under the data directory, the API client, the server. The returned
+// function releases the session store.
+func newPortal(opts portalOptions, addr net.Addr) (*builtPortal, func(), error) {
+	u := opts.url
+	if u == "" {
+		u = defaultURL(addr)
+	}
+	if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	sessions, err := session.Open(filepath.Join(opts.dataDir, "portal-sessions.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	users, err := client.New(opts.apiURL, nil)
+	if err != nil {
+		sessions.Close()
+		return nil, nil, err
+	}
+	srv, err := portal.NewServer(portal.Config{
+		URL:          u,
+		Issuer:       opts.issuer,
+		ClientID:     opts.clientID,
+		ClientSecret: opts.secret,
+		HostedUI:     opts.hostedUI,
+		Scopes:       opts.scopes,
+		Users:        users,
+		Sessions:     sessions,
+		Log:          opts.log.With("server", "portal"),
+		HTTPClient:   opts.httpClient,
+	})
+	if err != nil {
+		sessions.Close()
+		return nil, nil, err
+	}
+	return &builtPortal{server: srv, url: u}, func() { sessions.Close() }, nil
+}
+
+// defaultURL is http://localhost:<port>: localhost rather than 127.0.0.1
+// because browsers treat it as a secure origin (so __Host- cookies work) and
+// because the registered callbacks name it.
+func defaultURL(addr net.Addr) string {
+	_, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	return "http://localhost:" + port
+}
+
+// namedServer is one HTTP server on an open listener.
+type namedServer struct {
+	name    string
+	ln      net.Listener
+	handler http.Handler
+}
+
+// serveAll serves every server until ctx ends or one fails, then shuts them
+// all down, giving requests in flight a few seconds.
+func serveAll(ctx context.Context, log *slog.Logger, servers ...namedServer) error {
+	errc := make(chan error, len(servers))
+	var hs []*http.Server
+	for _, s := range servers {
+		h := &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.With("server", s.name).Handler(), slog.LevelWarn),
+		}
+		hs = append(hs, h)
+		go func() {
+			if err := h.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", s.name, err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, h := range hs {
+		h.Shutdown(sctx)
+	}
+	return err
 }
