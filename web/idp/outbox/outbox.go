@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,7 @@ type Outbox struct {
 	from string
 	log  *slog.Logger
 	now  func() time.Time
+	seq  atomic.Uint64
 }
 
 // New returns an outbox in dir (created with mode 0700 on first write),
@@ -77,7 +79,10 @@ func (o *Outbox) Dir() string { return o.dir }
 func (o *Outbox) Send(to, subject, body string) (Message, error) {
 	now := o.now()
 	m := Message{
-		ID:   fmt.Sprintf("%s-%s", now.UTC().Format("20060102T150405.000000000Z"), strings.ToLower(rand.Text()[:10])),
+		// Time, then a sequence number for messages within one clock tick
+		// (or a frozen test clock), so names sort in sending order.
+		ID: fmt.Sprintf("%s-%08d-%s", now.UTC().Format("20060102T150405.000000000Z"),
+			o.seq.Add(1), strings.ToLower(rand.Text()[:10])),
 		From: o.from, To: to, Subject: subject, Date: now, Body: body,
 	}
 	var b bytes.Buffer
