@@ -28,7 +28,7 @@ type Config struct {
 	// PoolID is the user pool id; DefaultPoolID when empty.
 	PoolID string
 	// DataDir holds the keys (<DataDir>/idp/keys.json), the user pool
-	// (<DataDir>/idp/users.db) and the outbox (<DataDir>/outbox/).
+	// (<DataDir>/idp/users.db, tokens.db) and the outbox (<DataDir>/outbox/).
 	DataDir string
 	// Clients are the app clients allowed to use the provider.
 	Clients []Client

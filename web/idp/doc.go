@@ -53,8 +53,9 @@
 // <DataDir>/idp/keys.json holds the RS256 keys (mode 0600): one for ID
 // tokens, one for access tokens. RotateKeys replaces them and keeps the old
 // ones published until every token they signed has expired.
-// <DataDir>/idp/users.db (bbolt) holds accounts (argon2id hashes), one-time
-// codes and refresh tokens (digests only). Provider sessions and
+// <DataDir>/idp/users.db (bbolt) holds accounts (argon2id hashes) and
+// one-time codes; <DataDir>/idp/tokens.db the refresh tokens and revocations
+// (digests only, written without fsync: see users.Open). Provider sessions and
 // authorization codes live in memory: a restart signs browsers out of the
 // provider, not out of the applications.
 //

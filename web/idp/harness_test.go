@@ -113,7 +113,7 @@ var testKeys struct {
 
 // seedKeys puts one key file, generated once per test binary, into dataDir:
 // RSA key generation would otherwise dominate the tests' time.
-func seedKeys(t *testing.T, dataDir string) {
+func seedKeys(t testing.TB, dataDir string) {
 	t.Helper()
 	testKeys.once.Do(func() {
 		path := filepath.Join(os.TempDir(), fmt.Sprintf("idp-test-keys-%d.json", os.Getpid()))
@@ -142,9 +142,9 @@ type relyingParty struct {
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
 
-	mu       sync.Mutex
+	mu                         sync.Mutex
 	codeVerifier, state, nonce string
-	result   *rpResult
+	result                     *rpResult
 }
 
 // rpResult is what the relying party learnt from one sign-in.

@@ -85,7 +85,6 @@ func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Write(s.keys.JWKS())
 }
 
-
 func (s *Server) serveCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")

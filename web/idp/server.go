@@ -172,7 +172,7 @@ func New(cfg Config) (*Server, error) {
 	if cost == (users.Cost{}) {
 		cost = users.DefaultCost
 	}
-	if s.users, err = users.Open(filepath.Join(dir, "users.db"), cost, s.now); err != nil {
+	if s.users, err = users.Open(dir, cost, s.now); err != nil {
 		return nil, err
 	}
 	s.outbox = outbox.New(filepath.Join(cfg.DataDir, "outbox"), "no-reply@"+u.Hostname(), s.log, s.now)

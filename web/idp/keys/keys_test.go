@@ -110,3 +110,17 @@ func BenchmarkJWKS(b *testing.B) {
 		_ = s.JWKS()
 	}
 }
+
+func BenchmarkSign(b *testing.B) {
+	s, err := Open("", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sg := s.Active(UseID)
+	msg := []byte("header.payload")
+	for b.Loop() {
+		if _, err := sg.Sign(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

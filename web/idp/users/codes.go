@@ -120,41 +120,46 @@ func (s *Store) UseCode(ctx context.Context, sub string, p Purpose, secret strin
 	return nil
 }
 
-// sweep drops expired codes, refresh tokens and revocations.
-func (s *Store) sweep(tx *bbolt.Tx) error {
-	now := s.now()
+// sweepExpired drops the entries of bucket b for which expired is true.
+func sweepExpired(b *bbolt.Bucket, expired func(v []byte) bool) error {
 	var dead [][]byte
-	collect := func(b *bbolt.Bucket, expired func(v []byte) bool) error {
-		dead = dead[:0]
-		err := b.ForEach(func(k, v []byte) error {
-			if expired(v) {
-				dead = append(dead, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range dead {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
+	err := b.ForEach(func(k, v []byte) error {
+		if expired(v) {
+			dead = append(dead, append([]byte(nil), k...))
 		}
 		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if err := collect(tx.Bucket(bucketCodes), func(v []byte) bool {
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweepCodes drops expired codes.
+func (s *Store) sweepCodes(tx *bbolt.Tx) error {
+	now := s.now()
+	return sweepExpired(tx.Bucket(bucketCodes), func(v []byte) bool {
 		var c code
 		return json.Unmarshal(v, &c) != nil || !now.Before(c.Expires)
-	}); err != nil {
-		return err
-	}
-	if err := collect(tx.Bucket(bucketRefresh), func(v []byte) bool {
+	})
+}
+
+// sweepTokens drops expired refresh tokens and revocations.
+func (s *Store) sweepTokens(tx *bbolt.Tx) error {
+	now := s.now()
+	err := sweepExpired(tx.Bucket(bucketRefresh), func(v []byte) bool {
 		var r Refresh
 		return json.Unmarshal(v, &r) != nil || !now.Before(r.Expires)
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	return collect(tx.Bucket(bucketRevoked), func(v []byte) bool {
+	return sweepExpired(tx.Bucket(bucketRevoked), func(v []byte) bool {
 		var t time.Time
 		return t.UnmarshalText(v) != nil || !now.Before(t)
 	})

@@ -31,7 +31,7 @@ func (s *Store) SaveRefresh(ctx context.Context, token string, r Refresh) error 
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.tokens.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketRefresh).Put(digest(token), b)
 	})
 	if err != nil {
@@ -47,7 +47,7 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 		return Refresh{}, err
 	}
 	var r Refresh
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.tokens.View(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketRefresh).Get(digest(token))
 		if v == nil {
 			return ErrBadCode
@@ -73,7 +73,7 @@ func (s *Store) RevokeFamily(ctx context.Context, originJTI string, until time.T
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.tokens.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketRevoked).Put([]byte(originJTI), v)
 	})
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *Store) Revoked(ctx context.Context, originJTI string) (bool, error) {
 		return false, err
 	}
 	var r bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.tokens.View(func(tx *bbolt.Tx) error {
 		r = revoked(tx, originJTI, s.now())
 		return nil
 	})

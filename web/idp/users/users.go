@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -73,44 +75,75 @@ var (
 
 // Store is the user pool. It is safe for concurrent use.
 type Store struct {
-	db    *bbolt.DB
-	cost  Cost
-	now   func() time.Time
-	dummy string // a hash to verify against when the user is unknown
+	db     *bbolt.DB // accounts and codes: every write is on disk when it returns
+	tokens *bbolt.DB // refresh tokens and revocations: see Open
+	cost   Cost
+	now    func() time.Time
+	dummy  string // a hash to verify against when the user is unknown
 }
 
-// Open opens (creating if needed) the pool at path with the given password
+// Open opens (creating if needed) the pool in dir, with the given password
 // cost and clock (time.Now when nil), and drops expired codes and tokens.
-func Open(path string, cost Cost, now func() time.Time) (*Store, error) {
+//
+// Accounts live in dir/users.db, synced on every write. Refresh tokens live
+// in dir/tokens.db, written without fsync: issuing one is on the path of
+// every sign-in, a process crash loses none of them (the kernel has the
+// writes), and after a power loss the worst case is a file that no longer
+// opens, which Open replaces, signing everyone out of their applications.
+func Open(dir string, cost Cost, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open user pool %s: %w", path, err)
+	s := &Store{cost: cost, now: now}
+	var err error
+	if s.db, err = openDB(filepath.Join(dir, "users.db"), false,
+		[][]byte{bucketUsers, bucketEmails, bucketCodes}, s.sweepCodes); err != nil {
+		return nil, err
 	}
-	s := &Store{db: db, cost: cost, now: now}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketUsers, bucketEmails, bucketCodes, bucketRefresh, bucketRevoked} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+	tokensPath := filepath.Join(dir, "tokens.db")
+	tokenBuckets := [][]byte{bucketRefresh, bucketRevoked}
+	s.tokens, err = openDB(tokensPath, true, tokenBuckets, s.sweepTokens)
+	if err != nil && !errors.Is(err, bbolt.ErrTimeout) {
+		// Disposable: start again rather than refuse to start.
+		if rmErr := os.Remove(tokensPath); rmErr == nil {
+			s.tokens, err = openDB(tokensPath, true, tokenBuckets, s.sweepTokens)
 		}
-		return s.sweep(tx)
-	})
+	}
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("prepare user pool %s: %w", path, err)
+		s.db.Close()
+		return nil, err
 	}
 	if s.dummy, err = cost.hash(rand.Text()); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close releases the pool's file.
-func (s *Store) Close() error { return s.db.Close() }
+func openDB(path string, noSync bool, buckets [][]byte, sweep func(*bbolt.Tx) error) (*bbolt.DB, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: noSync})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range buckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return sweep(tx)
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close releases the pool's files.
+func (s *Store) Close() error {
+	return errors.Join(s.db.Close(), s.tokens.Close())
+}
 
 // NormalizeEmail returns the canonical form of an email address used as a
 // sign-in name, or ErrBadEmail.

@@ -3,6 +3,7 @@ package users
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -16,7 +17,7 @@ func (c *clock) now() time.Time { return c.t }
 func open(t *testing.T) (*Store, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s, err := Open(filepath.Join(t.TempDir(), "users.db"), TestCost, c.now)
+	s, err := Open(t.TempDir(), TestCost, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,4 +168,16 @@ func TestCheckPassword(t *testing.T) {
 			t.Errorf("CheckPassword(%q) = %q, want %q", c.pw, got, c.want)
 		}
 	}
+}
+
+func TestOpenReplacesUnreadableTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tokens.db"), []byte("not a bbolt file, long enough to be read as one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, TestCost, nil)
+	if err != nil {
+		t.Fatalf("a broken token file stopped the pool from opening: %v", err)
+	}
+	s.Close()
 }
