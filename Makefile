@@ -49,7 +49,7 @@ check-generated: generate ## fail when generated or formatted files are stale
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 	$(GO) tool templ fmt .
-	terraform fmt -recursive terraform || true
+	if command -v terraform >/dev/null; then terraform fmt -recursive terraform; fi
 
 lint:
 	$(GO) vet $(PKGS)

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -141,7 +142,7 @@ func (a *API) ListUsers(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		limit := DefaultListLimit
 		if s, ok := req.QueryStringParameters["limit"]; ok {
 			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > MaxListLimit {
+			if err != nil || !allDigits(s) || s[0] == '0' || n > MaxListLimit {
 				return events.APIGatewayV2HTTPResponse{}, invalid("query parameter \"limit\" must be a whole number from 1 to %d", MaxListLimit)
 			}
 			limit = n
@@ -237,8 +238,8 @@ func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, fn 
 	var err error
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-			resp = a.errorResponse(err)
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			resp = errorResponse(err)
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", req.RequestContext.RequestID),
@@ -250,7 +251,12 @@ func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, fn 
 		level := slog.LevelInfo
 		if resp.StatusCode >= 500 {
 			level = slog.LevelError
-			attrs = append(attrs, slog.String("error", err.Error()))
+			if resp.StatusCode == 503 {
+				level = slog.LevelWarn // expected under load; retried by the caller
+			}
+			if err != nil {
+				attrs = append(attrs, slog.String("error", err.Error()))
+			}
 		}
 		a.log.LogAttrs(ctx, level, "request", attrs...)
 	}()
@@ -260,13 +266,13 @@ func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, fn 
 		resp, err = fn(ctx, c)
 	}
 	if err != nil {
-		resp = a.errorResponse(err)
+		resp = errorResponse(err)
 	}
 	return resp, nil
 }
 
 // errorResponse is the one place where errors become status codes.
-func (a *API) errorResponse(err error) events.APIGatewayV2HTTPResponse {
+func errorResponse(err error) events.APIGatewayV2HTTPResponse {
 	var verr *ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -281,7 +287,9 @@ func (a *API) errorResponse(err error) events.APIGatewayV2HTTPResponse {
 		return message(http.StatusNotFound, "User not found", nil)
 	case errors.Is(err, ErrExists):
 		return message(http.StatusConflict, "A user with this UserId already exists", nil)
-	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// A cancelled request (the caller went away, or Lambda's deadline
+		// came) is no fault of the service: worth a retry, not an alarm.
 		return message(http.StatusServiceUnavailable, "Service Unavailable", map[string]string{"Retry-After": "1"})
 	}
 	return message(http.StatusInternalServerError, "Internal Server Error", nil)

@@ -229,9 +229,13 @@ func TestErrors(t *testing.T) {
 		{"limit zero", query(list, map[string]string{"limit": "0"}), nil, false, 400, `"limit" must be a whole number from 1 to 100`, 0},
 		{"limit 101", query(list, map[string]string{"limit": "101"}), nil, false, 400, `"limit"`, 0},
 		{"limit text", query(list, map[string]string{"limit": "ten"}), nil, false, 400, `"limit"`, 0},
+		{"limit with sign", query(list, map[string]string{"limit": "+5"}), nil, false, 400, `"limit"`, 0},
+		{"limit with leading zero", query(list, map[string]string{"limit": "007"}), nil, false, 400, `"limit"`, 0},
+		{"empty cursor", query(list, map[string]string{"cursor": ""}), nil, false, 400, `"cursor"`, 0},
 		{"tampered cursor", query(list, map[string]string{"cursor": "AQAAAAAAAAAAYWxpY2U"}), nil, false, 400, `"cursor" is not a cursor this API issued`, 0},
 		{"store unavailable", get, fmt.Errorf("get: %w", api.ErrUnavailable), false, 503, "Service Unavailable", 1},
 		{"store timeout", create, context.DeadlineExceeded, false, 503, "Service Unavailable", 1},
+		{"caller went away", get, context.Canceled, false, 503, "Service Unavailable", 1},
 		{"store failure", list, internal, false, 500, "Internal Server Error", 1},
 		{"store panic", get, nil, true, 500, "Internal Server Error", 1},
 	}
@@ -256,6 +260,9 @@ func TestErrors(t *testing.T) {
 			}
 			if tt.wantStatus == 500 && !strings.Contains(logs.String(), `"level":"ERROR"`) {
 				t.Errorf("500 without an error log line: %s", logs.String())
+			}
+			if strings.Contains(logs.String(), "ana-01") || strings.Contains(logs.String(), "Balance") {
+				t.Errorf("log carries the request's item: %s", logs.String())
 			}
 		})
 	}
@@ -313,6 +320,36 @@ func TestListPagination(t *testing.T) {
 	}
 	if len(seen) != len(want) {
 		t.Errorf("listed %d distinct users, want %d", len(seen), len(want))
+	}
+}
+
+// TestSizeCountsServiceStamps sends an item that fits the limit as sent but
+// not once CreatedAt and CreatedBy are added: the stored item is what
+// DynamoDB would refuse, so the answer is 413.
+func TestSizeCountsServiceStamps(t *testing.T) {
+	a, _ := newAPI(t, newBolt(t))
+	req := loadEvent(t, "create_user.json")
+	user := api.Item{"UserId": "big", "pad": ""}
+	user["pad"] = strings.Repeat("x", api.MaxItemBytes-api.ItemSize(user)-5)
+	b, _ := json.Marshal(map[string]any{"User": user})
+	req.Body = string(b)
+	if _, err := api.ParseCreateBody(b); err != nil {
+		t.Fatalf("the item alone should be valid: %v", err)
+	}
+	if resp := call(t, a, req); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d %s, want 413", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestEveryRouteHasAHandler(t *testing.T) {
+	a, _ := newAPI(t, newBolt(t))
+	for _, r := range api.Routes {
+		if _, ok := a.Handler(r.Function); !ok {
+			t.Errorf("route %s names function %q, which has no handler", r.Key, r.Function)
+		}
+	}
+	if _, ok := a.Handler("nope"); ok {
+		t.Error("Handler found a function that does not exist")
 	}
 }
 

@@ -40,7 +40,7 @@ func decodeCursor(s string) (string, error) {
 	if len(s) > base64.RawURLEncoding.EncodedLen(1+cursorSumLen+MaxUserIDBytes) {
 		return "", bad
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) <= 1+cursorSumLen || b[0] != cursorVersion {
 		return "", bad
 	}

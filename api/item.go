@@ -41,7 +41,7 @@ const (
 
 // ValidationError reports input that breaks a rule of the item model. The
 // handlers answer it with 400 and its message, which names the problem and
-// never echoes more of the input than an attribute name.
+// quotes at most a short piece of the input (an attribute name or a number).
 type ValidationError struct {
 	Message string
 }
@@ -72,6 +72,9 @@ func ParseCreateBody(body []byte) (Item, error) {
 	if !utf8.Valid(body) {
 		// encoding/json would quietly turn bad bytes into U+FFFD.
 		return nil, invalid("request body is not valid UTF-8")
+	}
+	if err := checkSurrogates(body); err != nil {
+		return nil, err
 	}
 	d := decoder{dec: json.NewDecoder(bytes.NewReader(body))}
 	d.dec.UseNumber()
@@ -273,13 +276,69 @@ func (d *decoder) list(depth int) ([]any, error) {
 	return l, nil
 }
 
+// checkSurrogates rejects \u escapes of UTF-16 surrogates that do not form
+// a pair. encoding/json would turn each into U+FFFD, so two different ids
+// would silently become the same one.
+func checkSurrogates(body []byte) error {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		if i+1 >= len(body) || body[i+1] != 'u' {
+			i++ // an escape of one character; skipping it keeps "\\u" from looking like "\u"
+			continue
+		}
+		r, ok := hex4(body, i+2)
+		switch {
+		case !ok:
+			i++ // not a valid escape; the decoder reports it
+		case r >= 0xdc00 && r <= 0xdfff:
+			return invalid("request body has an unpaired UTF-16 surrogate escape (\\u%04X)", r)
+		case r >= 0xd800 && r <= 0xdbff:
+			var low rune
+			ok := i+7 < len(body) && body[i+6] == '\\' && body[i+7] == 'u'
+			if ok {
+				low, ok = hex4(body, i+8)
+			}
+			if !ok || low < 0xdc00 || low > 0xdfff {
+				return invalid("request body has an unpaired UTF-16 surrogate escape (\\u%04X)", r)
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return nil
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
 // truncate keeps error messages short when they quote a name from the input.
 func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
+	const maxQuoted = 64
+	if len(s) <= maxQuoted {
 		return s
 	}
-	for i := max; i > 0; i-- {
+	for i := maxQuoted; i > 0; i-- {
 		if utf8.RuneStart(s[i]) {
 			return s[:i] + "…"
 		}

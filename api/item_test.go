@@ -50,8 +50,11 @@ func TestParseCreateBody(t *testing.T) {
 		{name: "control char in UserId", body: `{"User":{"UserId":"a\u0007b"}}`, wantErr: "control characters"},
 		{name: "C1 control in UserId", body: `{"User":{"UserId":"a\u0085b"}}`, wantErr: "control characters"},
 		{name: "invalid utf-8", body: "{\"User\":{\"UserId\":\"\xff\"}}", wantErr: "not valid UTF-8"},
-		{name: "lone surrogate escape", body: `{"User":{"UserId":"u","x":"\ud800"}}`,
-			want: Item{"UserId": "u", "x": "\ufffd"}},
+		{name: "lone high surrogate escape", body: `{"User":{"UserId":"\ud800"}}`, wantErr: "unpaired UTF-16 surrogate"},
+		{name: "lone low surrogate escape", body: `{"User":{"UserId":"u","x":"a\uDC00"}}`, wantErr: "unpaired UTF-16 surrogate"},
+		{name: "high surrogate then text", body: `{"User":{"UserId":"u","x":"\ud83dx\ude00"}}`, wantErr: "unpaired UTF-16 surrogate"},
+		{name: "surrogate pair", body: `{"User":{"UserId":"\ud83d\ude00"}}`, want: Item{"UserId": "😀"}},
+		{name: "escaped backslash before u", body: `{"User":{"UserId":"\\ud800"}}`, want: Item{"UserId": `\ud800`}},
 		{name: "duplicate attribute", body: `{"User":{"UserId":"u","a":1,"a":2}}`, wantErr: `"a" appears more than once`},
 		{name: "duplicate nested", body: `{"User":{"UserId":"u","m":{"k":1,"k":1}}}`, wantErr: `"k" appears more than once`},
 		{name: "empty attribute name", body: `{"User":{"UserId":"u","":1}}`, wantErr: "must not be empty"},
@@ -88,7 +91,7 @@ func TestParseCreateBody(t *testing.T) {
 
 func TestCanonicalNumber(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"0", "0"}, {"-0", "0"}, {"0.000", "0"}, {"0e5", "0"},
+		{"0", "0"}, {"-0", "0"}, {"0.000", "0"}, {"0e5", "0"}, {"0e99999999999999999999", "0"}, {"-0.0e-2000000000000", "0"},
 		{"1", "1"}, {"-1", "-1"}, {"10", "10"}, {"1.50", "1.5"}, {"1.0", "1"},
 		{"1e2", "100"}, {"1E+2", "100"}, {"1.5e-3", "0.0015"}, {"-12.34e1", "-123.4"},
 		{"12345678901234567890.123", "12345678901234567890.123"},
@@ -120,8 +123,13 @@ func TestItemSize(t *testing.T) {
 	}{
 		{"string", Item{"UserId": "abc"}, 6 + 3},
 		{"utf-8 bytes", Item{"k": "é"}, 1 + 2},
-		{"number digits", Item{"n": json.Number("12345")}, 1 + 3 + 1},
+		{"number digits", Item{"n": json.Number("12345")}, 1 + 1 + 3},
 		{"number trailing zeros", Item{"n": json.Number("1000")}, 1 + 1 + 1},
+		{"zero", Item{"n": json.Number("0")}, 1 + 1},
+		{"two digits aligned", Item{"n": json.Number("12")}, 1 + 1 + 1},
+		{"two digits across the point", Item{"n": json.Number("1.2")}, 1 + 1 + 1 + 1},
+		{"negative", Item{"n": json.Number("-1")}, 1 + 1 + 1 + 1},
+		{"small fraction", Item{"n": json.Number("0.05")}, 1 + 1 + 1},
 		{"bool and null", Item{"b": true, "z": nil}, 2 + 2},
 		{"list", Item{"l": []any{"ab", json.Number("1")}}, 1 + 3 + (1 + 2) + (1 + 2)},
 		{"map", Item{"m": map[string]any{"key": "v"}}, 1 + 3 + 1 + 3 + 1},

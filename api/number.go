@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -84,13 +85,19 @@ func splitNumber(s string) (neg bool, digits string, exp int64, ok bool) {
 		}
 		e, err := strconv.ParseInt(expPart, 10, 64)
 		if err != nil {
+			if strings.Trim(intPart+frac, "0") == "" {
+				return neg, "0", 0, true // zero, whatever its exponent
+			}
 			return false, "", 0, false
 		}
 		exp = e
 	}
 	// Guard the subtraction below; such exponents are out of range anyway.
-	if exp < -1<<40 || exp > 1<<40 {
+	if (exp < -1<<40 || exp > 1<<40) && strings.Trim(intPart+frac, "0") != "" {
 		return false, "", 0, false
+	}
+	if strings.Trim(intPart+frac, "0") == "" {
+		return neg, "0", 0, true
 	}
 	return neg, intPart + frac, exp - int64(len(frac)), true
 }
@@ -108,10 +115,10 @@ func allDigits(s string) bool {
 }
 
 // ItemSize is the size DynamoDB charges for item against its 400 KB limit:
-// each attribute's name plus its value, with DynamoDB's documented rules for
-// numbers (1 byte per two significant digits, plus 1), booleans and nulls
-// (1 byte), and lists and maps (3 bytes, plus 1 byte and the size of each
-// element; map keys count like attribute names).
+// each attribute's name plus its value: strings their UTF-8 bytes, numbers
+// as numberSize says, booleans and nulls 1 byte, and lists and maps 3 bytes
+// plus 1 byte and the size of each element (map keys count like attribute
+// names).
 func ItemSize(item Item) int {
 	n := 0
 	for name, v := range item {
@@ -125,7 +132,7 @@ func valueSize(v any) int {
 	case string:
 		return len(v)
 	case json.Number:
-		return (significantDigits(string(v))+1)/2 + 1
+		return numberSize(string(v))
 	case bool, nil:
 		return 1
 	case []any:
@@ -141,14 +148,33 @@ func valueSize(v any) int {
 		}
 		return n
 	}
-	return 0
+	panic(fmt.Sprintf("api: item value of unexpected type %T", v)) // Items hold JSON values only
 }
 
-func significantDigits(s string) int {
-	_, digits, _, ok := splitNumber(s)
+// numberSize is the size DynamoDB gives a number. DynamoDB's documentation
+// only says "about 1 byte per two significant digits, plus 1"; the exact
+// rule, which DynamoDB's limit checks use, packs the digits in base-100
+// pairs aligned on the decimal point, so a number whose digits straddle a
+// pair boundary takes one more byte, and a negative number one more still.
+func numberSize(s string) int {
+	neg, digits, exp, ok := splitNumber(s)
 	if !ok {
-		return len(s)
+		return len(s) // not reached for a validated Item; never undercount
 	}
-	digits = strings.Trim(digits, "0")
-	return max(len(digits), 1)
+	digits = strings.TrimLeft(digits, "0")
+	if digits == "" {
+		return 1
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	exp += int64(len(digits) - len(trimmed))
+	n := len(trimmed)
+	lead := exp + int64(n) - 1 // exponent of the leading digit
+	size := 1 + (n+1)/2
+	if n%2 == 0 && lead%2 == 0 {
+		size++
+	}
+	if neg {
+		size++
+	}
+	return size
 }

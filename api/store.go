@@ -9,7 +9,7 @@ import (
 // implementations live in packages named for their technology (api/dynamo,
 // api/bolt) and must all pass the contract suite in api/storetest.
 //
-// Items handed to a Store have been validated by Parse (or come from one),
+// Items handed to a Store have been validated by ParseCreateBody (or come from one),
 // so implementations may rely on every Item invariant documented on Item.
 type Store interface {
 	// GetUser returns the item whose UserId is id, or an error wrapping

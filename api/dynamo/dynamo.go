@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -216,6 +217,13 @@ func (s *Store) mapError(ctx context.Context, err error) error {
 	}
 	if isUnavailable(err) {
 		return fmt.Errorf("%w: %w", api.ErrUnavailable, err)
+	}
+	// The service checks item size before writing, with DynamoDB's rules;
+	// should the two ever disagree, the caller still gets a 413, not a 500.
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException" &&
+		strings.Contains(apiErr.ErrorMessage(), "Item size has exceeded") {
+		return fmt.Errorf("%w: %w", api.ErrItemTooLarge, err)
 	}
 	return err
 }

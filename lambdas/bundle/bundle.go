@@ -65,7 +65,9 @@ func Build(ctx context.Context, moduleRoot, outDir string) ([]Artifact, error) {
 	// One go build for all functions shares the compile work; with several
 	// packages and -o naming a directory, each binary takes its package's
 	// directory name.
-	args := []string{"build", "-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid=", "-o", work + string(filepath.Separator)}
+	// -buildvcs=false: the commit and a dirty flag would otherwise be
+	// stamped into every binary, so each commit would change every zip.
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid=", "-o", work + string(filepath.Separator)}
 	for _, fn := range fns {
 		args = append(args, "./lambdas/"+fn)
 	}

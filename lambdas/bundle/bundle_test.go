@@ -4,11 +4,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"debug/elf"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/usersvc/usersvc/lambdas/bundle"
@@ -33,6 +35,9 @@ func TestBuildReproducible(t *testing.T) {
 	}
 	ctx := context.Background()
 	root := moduleRoot(t)
+	// Ignore any go env file: one that sets -buildvcs=false would hide a
+	// build that stamps the commit into the binaries.
+	t.Setenv("GOENV", "off")
 	first, err := bundle.Build(ctx, root, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +94,15 @@ func checkZip(t *testing.T, path string) {
 	}
 	if exe.Section(".symtab") != nil {
 		t.Errorf("%s: bootstrap is not stripped", path)
+	}
+	info, err := buildinfo.Read(bytes.NewReader(bin))
+	if err != nil {
+		t.Fatalf("%s: no build info: %v", path, err)
+	}
+	for _, s := range info.Settings {
+		if strings.HasPrefix(s.Key, "vcs.") {
+			t.Errorf("%s: bootstrap carries %s=%s, which changes with every commit", path, s.Key, s.Value)
+		}
 	}
 }
 
