@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -10,7 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -175,10 +174,11 @@ func New(cfg Config) (*Gateway, error) {
 		if h == nil {
 			return nil, fmt.Errorf("gateway: route %q: no handler for function %q", r.Key, r.Function)
 		}
-		rt := &route{Route: r, timeout: timeout}
-		rt.envs.New = func() any { return lambda.NewHandler(h) }
-		// Build one now so that a handler of the wrong shape fails here.
-		rt.envs.Put(rt.envs.New())
+		// lambda.NewHandler reports a wrong shape only when invoked.
+		if _, ok := h.(lambda.Handler); !ok && reflect.TypeOf(h).Kind() != reflect.Func {
+			return nil, fmt.Errorf("gateway: route %q: handler of function %q is a %T, not a function", r.Key, r.Function, h)
+		}
+		rt := &route{Route: r, timeout: timeout, envs: newEnvironments(h)}
 		if d, ok := cfg.RouteTimeouts[r.Key]; ok && d > 0 {
 			rt.timeout = d
 		}
@@ -321,49 +321,26 @@ func (g *Gateway) answer(w http.ResponseWriter, r *http.Request, a gatewayAnswer
 	io.WriteString(w, body)
 }
 
-// Error is the decoded shape of a function error, as Lambda reports it.
-type functionError struct {
-	Message string `json:"errorMessage"`
-	Type    string `json:"errorType"`
-}
-
 // invoke runs the route's function on ev through aws-lambda-go's handler
 // machinery, as the Lambda runtime does: the event goes in as JSON and the
 // response comes out as JSON. It returns the decoded response, or the answer
 // to send and the integration error message to log.
 func (g *Gateway) invoke(ctx context.Context, rt *route, ev *event, reqID string) (*response, gatewayAnswer, string) {
-	payload, err := marshalEvent(ev)
-	if err != nil {
-		g.release(rt)
-		return nil, msgInternal, "encode event: " + err.Error()
-	}
+	payload := appendEvent(make([]byte, 0, 2048), ev)
 	// The function runs to its own deadline even if the client goes away,
 	// as a Lambda invocation does.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.timeout)
 	defer cancel()
-	type result struct {
-		out []byte
-		err error
+	done := make(chan invokeResult, 1)
+	env := rt.envs.get()
+	// The concurrency slot is held until the function returns, even past
+	// a timeout, as a Lambda execution environment is.
+	env.jobs <- invocation{
+		ctx:      lambdaContext(ctx, reqID, rt),
+		payload:  payload,
+		done:     done,
+		finished: func() { g.release(rt) },
 	}
-	done := make(chan result, 1)
-	go func() {
-		// The concurrency slot is held until the function returns, even
-		// past a timeout, as a Lambda execution environment is.
-		defer g.release(rt)
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("function panicked: %v", p)}
-			}
-		}()
-		env := rt.envs.Get().(lambda.Handler)
-		out, err := env.Invoke(lambdaContext(ctx, reqID, rt), payload)
-		// aws-lambda-go returns its output in a buffer the environment
-		// reuses on the next invocation: copy it before handing the
-		// environment back. A panicking environment is not reused.
-		out = bytes.Clone(out)
-		rt.envs.Put(env)
-		done <- result{out, err}
-	}()
 	select {
 	case res := <-done:
 		if res.err != nil {
@@ -411,11 +388,7 @@ func (g *Gateway) writeResponse(w http.ResponseWriter, r *http.Request, resp *re
 // route is one entry of the route table, ready to serve.
 type route struct {
 	api.Route
-	// envs holds idle lambda.Handlers for the route's function. Like a
-	// Lambda execution environment, each serves one invocation at a time:
-	// aws-lambda-go's handlers reuse their output buffer and so are not
-	// safe for concurrent invocations.
-	envs    sync.Pool
+	envs    *environments
 	timeout time.Duration
 	slots   chan struct{} // nil when concurrency is unbounded
 }

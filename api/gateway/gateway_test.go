@@ -745,13 +745,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 	tests := map[string]func(*gateway.Config){
-		"no routes":           func(c *gateway.Config) { c.Routes = nil },
-		"missing handler":     func(c *gateway.Config) { c.Handler = func(string) (api.HandlerFunc, bool) { return nil, false } },
-		"bad issuer":          func(c *gateway.Config) { c.Issuer = "localhost" },
-		"no audience":         func(c *gateway.Config) { c.Audience = nil },
-		"bad route key":       func(c *gateway.Config) { c.Routes = []api.Route{{Key: "/user", Function: "f"}} },
-		"duplicate route":     func(c *gateway.Config) { c.Routes = append(api.Routes, api.Routes[0]) },
-		"cors without origin": func(c *gateway.Config) { c.CORS = &gateway.CORS{} },
+		"no routes":              func(c *gateway.Config) { c.Routes = nil },
+		"missing handler":        func(c *gateway.Config) { c.Handler = func(string) (api.HandlerFunc, bool) { return nil, false } },
+		"bad issuer":             func(c *gateway.Config) { c.Issuer = "localhost" },
+		"no audience":            func(c *gateway.Config) { c.Audience = nil },
+		"bad route key":          func(c *gateway.Config) { c.Routes = []api.Route{{Key: "/user", Function: "f"}} },
+		"duplicate route":        func(c *gateway.Config) { c.Routes = append(api.Routes, api.Routes[0]) },
+		"cors without origin":    func(c *gateway.Config) { c.CORS = &gateway.CORS{} },
+		"handler not a function": func(c *gateway.Config) { c.Functions = map[string]any{"get_user": 42} },
 		"cors * with credentials": func(c *gateway.Config) {
 			c.CORS = &gateway.CORS{AllowOrigins: []string{"*"}, AllowCredentials: true}
 		},
@@ -774,3 +775,5 @@ func challenge(w *httptest.ResponseRecorder) string {
 	}
 	return ""
 }
+
+func timeNow() time.Time { return time.Now().Truncate(time.Second) }

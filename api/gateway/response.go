@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
@@ -24,7 +25,7 @@ type response struct {
 // strictly by type: a statusCode that is not a number is a malformed
 // response, as it is for API Gateway.
 type lambdaResponse struct {
-	StatusCode      *int              `json:"statusCode"`
+	StatusCode      json.RawMessage   `json:"statusCode"`
 	Headers         map[string]string `json:"headers"`
 	Cookies         []string          `json:"cookies"`
 	Body            *string           `json:"body"`
@@ -37,25 +38,30 @@ type lambdaResponse struct {
 // content-type application/json; anything else is malformed.
 func decodeResponse(out []byte) (*response, error) {
 	out = bytes.TrimSpace(out)
-	if !json.Valid(out) {
-		return nil, errors.New("not valid JSON")
-	}
-	var probe map[string]json.RawMessage
-	if out[0] != '{' || json.Unmarshal(out, &probe) != nil || probe["statusCode"] == nil {
+	var lr lambdaResponse
+	// One pass in the common case: a structured response.
+	err := json.Unmarshal(out, &lr)
+	if err != nil || lr.StatusCode == nil {
+		if !json.Valid(out) {
+			return nil, errors.New("not valid JSON")
+		}
+		var probe struct {
+			StatusCode json.RawMessage `json:"statusCode"`
+		}
+		if out[0] == '{' && json.Unmarshal(out, &probe) == nil && probe.StatusCode != nil {
+			return nil, fmt.Errorf("fields of the wrong type: %v", err)
+		}
 		return &response{
 			status:  http.StatusOK,
 			headers: map[string]string{"Content-Type": "application/json"},
 			body:    out,
 		}, nil
 	}
-	var lr lambdaResponse
-	if err := json.Unmarshal(out, &lr); err != nil {
-		return nil, err
+	status, err := strconv.Atoi(string(lr.StatusCode))
+	if err != nil || status < 100 || status > 599 {
+		return nil, fmt.Errorf("statusCode %s is not an HTTP status", lr.StatusCode)
 	}
-	if lr.StatusCode == nil || *lr.StatusCode < 100 || *lr.StatusCode > 599 {
-		return nil, fmt.Errorf("statusCode %s is not an HTTP status", probe["statusCode"])
-	}
-	resp := &response{status: *lr.StatusCode, headers: lr.Headers, cookies: lr.Cookies}
+	resp := &response{status: status, headers: lr.Headers, cookies: lr.Cookies}
 	if lr.Body != nil {
 		resp.body = []byte(*lr.Body)
 		if lr.IsBase64Encoded {
@@ -90,18 +96,6 @@ func validHeader(name, value string) bool {
 		}
 	}
 	return true
-}
-
-// marshalEvent encodes an event as API Gateway does: compact JSON, without
-// HTML escaping.
-func marshalEvent(ev *event) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // lambdaContext gives the function what the Lambda runtime gives it: the

@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -86,6 +87,7 @@ type Authorizer struct {
 	leeway   time.Duration
 	now      func() time.Time
 	keys     *KeySet
+	verified verifiedCache
 }
 
 // New returns an Authorizer for cfg. It does not contact the issuer: keys
@@ -111,13 +113,15 @@ func New(cfg Config) (*Authorizer, error) {
 		leeway:   cfg.Leeway,
 		now:      cfg.Now,
 		keys:     newKeySet(cfg),
+		verified: verifiedCache{m: make(map[string]*verifiedToken)},
 	}, nil
 }
 
 // Result is what the authorizer passes on to the integration.
 type Result struct {
 	// Claims are the token's claims rendered as API Gateway renders them:
-	// every value a string (see RenderClaim).
+	// every value a string (see RenderClaim). The map is shared between
+	// requests carrying the same token: read it, never modify it.
 	Claims map[string]string
 	// Scopes are the token's scopes when the route requires scopes, and nil
 	// otherwise, as in API Gateway's requestContext.authorizer.jwt.scopes.
@@ -155,6 +159,39 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string, scopes
 	if len(raw) > maxTokenBytes || strings.Count(raw, ".") != 2 {
 		return nil, invalid("the token is malformed")
 	}
+	tok, err := a.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	claims := tok.claims
+	if err := a.check(claims); err != nil {
+		return nil, err
+	}
+	res := &Result{Claims: tok.rendered}
+	if len(scopes) > 0 {
+		have := tokenScopes(claims)
+		if !slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(have, s) }) {
+			return nil, &Error{
+				Code:        "insufficient_scope",
+				Description: "the token does not have a required scope",
+				Scope:       strings.Join(scopes, " "),
+			}
+		}
+		res.Scopes = have
+	}
+	return res, nil
+}
+
+// verify checks the token's form, algorithm, key and signature, and
+// decodes its claims. A token that verified before is taken from the cache
+// as long as the key that signed it is still in the issuer's current key
+// set: a signature does not change, and verifying RS256 is most of the
+// authorizer's cost. Claim rules that depend on the time are checked on
+// every request, by the caller.
+func (a *Authorizer) verify(ctx context.Context, raw string) (*verifiedToken, error) {
+	if tok := a.verified.get(raw); tok != nil && a.keys.holds(tok.kid) {
+		return tok, nil
+	}
 	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		// go-jose refuses unlisted algorithms while parsing, so alg none and
@@ -183,25 +220,51 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string, scopes
 	if err != nil {
 		return nil, invalid("the token claims are malformed")
 	}
-	if err := a.check(claims); err != nil {
-		return nil, err
-	}
-	res := &Result{Claims: make(map[string]string, len(claims))}
+	tok := &verifiedToken{kid: kid, claims: claims, rendered: make(map[string]string, len(claims))}
 	for k, v := range claims {
-		res.Claims[k] = RenderClaim(v)
+		tok.rendered[k] = RenderClaim(v)
 	}
-	if len(scopes) > 0 {
-		have := tokenScopes(claims)
-		if !slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(have, s) }) {
-			return nil, &Error{
-				Code:        "insufficient_scope",
-				Description: "the token does not have a required scope",
-				Scope:       strings.Join(scopes, " "),
-			}
+	// Only tokens that pass the claim rules now are worth keeping; the
+	// rules are checked again on every use.
+	if a.check(claims) == nil {
+		a.verified.put(raw, tok)
+	}
+	return tok, nil
+}
+
+// verifiedToken is a token whose signature has been verified.
+type verifiedToken struct {
+	kid      string
+	claims   map[string]any
+	rendered map[string]string
+}
+
+// maxVerified bounds the cache of verified tokens. A local gateway sees few
+// distinct tokens; past the bound an arbitrary entry makes room.
+const maxVerified = 4096
+
+// verifiedCache maps raw tokens to their verification.
+type verifiedCache struct {
+	mu sync.RWMutex
+	m  map[string]*verifiedToken
+}
+
+func (c *verifiedCache) get(raw string) *verifiedToken {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[raw]
+}
+
+func (c *verifiedCache) put(raw string, tok *verifiedToken) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxVerified {
+		for k := range c.m {
+			delete(c.m, k)
+			break
 		}
-		res.Scopes = have
 	}
-	return res, nil
+	c.m[raw] = tok
 }
 
 // check applies the claim rules after the signature has verified.

@@ -395,3 +395,44 @@ func FuzzAuthorize(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifiedTokensStillFollowTheRules(t *testing.T) {
+	iss := testissuer.New(t)
+	clk := &clock{t: time.Now()}
+	a := newAuthorizer(t, iss, clk)
+	ctx := context.Background()
+	tok := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
+	for range 3 {
+		if _, err := a.Authorize(ctx, tok, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("scopes are checked on every use", func(t *testing.T) {
+		if _, err := a.Authorize(ctx, tok, []string{"users/admin"}); err == nil {
+			t.Fatal("a verified token passed a scope it does not have")
+		}
+	})
+	t.Run("a retired key no longer vouches for its tokens", func(t *testing.T) {
+		iss.Rotate(t, "key-2", true)
+		clk.Add(2 * time.Minute)
+		fresh := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
+		if _, err := a.Authorize(ctx, fresh, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Authorize(ctx, tok, nil); err == nil {
+			t.Fatal("token of a retired key accepted from the cache")
+		}
+	})
+	t.Run("expiry is checked on every use", func(t *testing.T) {
+		fresh := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
+		if _, err := a.Authorize(ctx, fresh, nil); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Hour + time.Minute)
+		_, err := a.Authorize(ctx, fresh, nil)
+		var aerr *jwtauth.Error
+		if !errors.As(err, &aerr) || aerr.Description != "the token has expired" {
+			t.Fatalf("err = %v, want expired", err)
+		}
+	})
+}

@@ -155,6 +155,18 @@ func (ks *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	}
 }
 
+// holds reports whether kid is in the current key set and the set is
+// still fresh enough to trust. It never fetches.
+func (ks *KeySet) holds(kid string) bool {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.keys == nil || ks.now().Sub(ks.fetchedAt) >= ks.maxAge {
+		return false
+	}
+	_, ok := ks.keys[kid]
+	return ok
+}
+
 // fetch finds the JWKS through discovery (once) and fetches it.
 func (ks *KeySet) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error) {
 	ks.mu.Lock()

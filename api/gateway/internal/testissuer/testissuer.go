@@ -47,7 +47,7 @@ type Key struct {
 func New(t testing.TB) *Issuer {
 	t.Helper()
 	iss := &Issuer{}
-	iss.keys = []Key{NewKey(t, "key-1")}
+	iss.keys = []Key{{ID: "key-1", Key: firstKey()}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /"+PoolID+"/.well-known/openid-configuration", iss.discovery)
 	mux.HandleFunc("GET /"+PoolID+"/.well-known/jwks.json", iss.jwks)
@@ -56,6 +56,17 @@ func New(t testing.TB) *Issuer {
 	iss.URL = iss.srv.URL + "/" + PoolID
 	return iss
 }
+
+// firstKey is every issuer's first signing key: generating a 2048-bit key
+// takes long enough to matter in a test binary that starts dozens of
+// issuers, and each issuer's server is its own anyway.
+var firstKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	return k
+})
 
 // NewKey generates an RSA key. 2048 bits is what Cognito uses.
 func NewKey(t testing.TB, kid string) Key {

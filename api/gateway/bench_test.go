@@ -1,0 +1,130 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/bolt"
+	"github.com/usersvc/usersvc/api/gateway"
+	"github.com/usersvc/usersvc/api/gateway/internal/testissuer"
+)
+
+// seededGateway is the user service on an embedded store holding one user,
+// behind the gateway, with a valid token for it and the keys already
+// fetched.
+func seededGateway(b *testing.B) (*gateway.Gateway, string) {
+	b.Helper()
+	iss := testissuer.New(b)
+	store, err := bolt.Open(filepath.Join(b.TempDir(), "users.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	item, err := api.ParseCreateBody([]byte(`{"User":{"UserId":"ana-01","Name":"Ana","Age":42}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.CreateUser(context.Background(), item); err != nil {
+		b.Fatal(err)
+	}
+	handlers := api.New(store, slog.New(slog.DiscardHandler))
+	gw, err := gateway.New(gateway.Config{
+		Routes:     api.Routes,
+		Handler:    handlers.Handler,
+		Issuer:     iss.URL,
+		Audience:   []string{"portal"},
+		HTTPClient: iss.Client(),
+		AccessLog:  io.Discard,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := "Bearer " + iss.Sign(b, iss.IDToken(alice, "portal", time.Now()))
+	warm := httptest.NewRequest("GET", "/user?UserId=ana-01", nil)
+	warm.Header.Set("Authorization", token)
+	w := httptest.NewRecorder()
+	gw.ServeHTTP(w, warm)
+	if w.Code != 200 {
+		b.Fatalf("warm-up: %d %s", w.Code, w.Body)
+	}
+	return gw, token
+}
+
+// BenchmarkGetUser measures the gateway in-process on an authorized
+// GET /user: authorizer (RS256 verify), event, JSON invoke through
+// aws-lambda-go, the handler on the embedded store, and the response.
+// Run with -cpu 1 for the one-core figure.
+func BenchmarkGetUser(b *testing.B) {
+	gw, token := seededGateway(b)
+	r := httptest.NewRequest("GET", "/user?UserId=ana-01", nil)
+	r.Header.Set("Authorization", token)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
+
+// BenchmarkGetUserLoopback is a small load generator: parallel keep-alive
+// clients sending authorized GET /user to the gateway served over
+// loopback, as "portal api" serves it. It reports requests per second and
+// the p50 and p99 latency.
+func BenchmarkGetUserLoopback(b *testing.B) {
+	gw, token := seededGateway(b)
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+
+	var mu sync.Mutex
+	var all []time.Duration
+	b.SetParallelism(16)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		lat := make([]time.Duration, 0, 1024)
+		req, _ := http.NewRequest("GET", srv.URL+"/user?UserId=ana-01", nil)
+		req.Header.Set("Authorization", token)
+		for pb.Next() {
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		mu.Lock()
+		all = append(all, lat...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+}
