@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -271,5 +272,32 @@ func TestStatic(t *testing.T) {
 	s := h.get(h.browser(), css)
 	if s.status != 200 || !strings.HasPrefix(s.header.Get("Content-Type"), "text/css") || !strings.Contains(s.header.Get("Cache-Control"), "immutable") {
 		t.Errorf("GET %s: %d %v", css, s.status, s.header)
+	}
+}
+
+// BenchmarkLookupHandler is a whole Look up request through the portal
+// (session, token freshness, page) with an API that answers at once: the
+// portal's own cost per page.
+func BenchmarkLookupHandler(b *testing.B) {
+	h := newHarness(b)
+	h.prov.setUser(ada)
+	c := h.browser()
+	if p := h.get(c, "/auth/login"); p.status != 200 {
+		b.Fatalf("sign in: %d", p.status)
+	}
+	h.users.items["ada"] = api.Item{"UserId": "ada", "Name": "Ada", "Age": json.Number("36"), "Tags": []any{"x", "y"}, "Address": map[string]any{"City": "London"}}
+	u, _ := url.Parse(h.url)
+	req := httptest.NewRequest("GET", h.url+"/user?UserId=ada", nil)
+	for _, ck := range c.Jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	handler := h.srv.Config.Handler
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
 	}
 }

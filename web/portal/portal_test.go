@@ -131,7 +131,7 @@ func (f *fakeUsers) ListUsers(ctx context.Context, token string, limit int, curs
 }
 
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	prov     *testProvider
 	users    *fakeUsers
 	clock    *clock
@@ -158,7 +158,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, users: newFakeUsers(), clock: &clock{now: time.Now()}, logs: &syncBuffer{}}
 	h.prov = newTestProvider(t, "portal", "s3cret", h.clock.Now)

@@ -22,7 +22,7 @@ import (
 // without a page. The real local provider (web/idp) is exercised by the
 // end-to-end test.
 type testProvider struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	signer jose.Signer
 	jwks   jose.JSONWebKeySet
@@ -58,7 +58,7 @@ var (
 	rsaKey  *rsa.PrivateKey
 )
 
-func newTestProvider(t *testing.T, clientID, secret string, now func() time.Time) *testProvider {
+func newTestProvider(t testing.TB, clientID, secret string, now func() time.Time) *testProvider {
 	keyOnce.Do(func() {
 		var err error
 		if rsaKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {

@@ -162,5 +162,11 @@ func safeReturn(p string) string {
 	if strings.HasPrefix(u.Path, "/auth/") {
 		return "/"
 	}
-	return u.RequestURI()
+	// Re-encoding can turn an escaped slash into a real one ("/%2F" becomes
+	// "//"), so the result is checked again.
+	out := u.RequestURI()
+	if strings.HasPrefix(out, "//") || strings.HasPrefix(out, "/\\") {
+		return "/"
+	}
+	return out
 }
