@@ -323,3 +323,23 @@ func TestConfigFromOutputsMissing(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// TestCancelInterruptsTerraform cancels a running plan, as Ctrl-C does:
+// terraform-exec interrupts terraform, which stops and exits, and the error
+// says the run was cancelled.
+func TestCancelInterruptsTerraform(t *testing.T) {
+	f := sharedFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := f.stack.Plan(ctx, t.TempDir(), false)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("plan error = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("terraform took %v to stop after the interrupt", d)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, ".terraform.tfstate.lock.info")); err == nil {
+		t.Error("the state lock was left behind")
+	}
+}

@@ -173,9 +173,11 @@ func writeDummyPackages(dir string) error {
 	return nil
 }
 
-// newFixture makes a fresh initialised copy of the module under root.
+// newFixture makes a fresh initialised copy of the module under root, with
+// dummy packages at root/dist/lambdas: where the module looks by default,
+// as in the repository, so `terraform test` finds them too.
 func newFixture(ctx context.Context, execPath, pluginDir, root string, progress io.Writer) (*fixture, error) {
-	f := &fixture{exec: execPath, pluginDir: pluginDir, dir: filepath.Join(root, "module"), dist: filepath.Join(root, "dist")}
+	f := &fixture{exec: execPath, pluginDir: pluginDir, dir: filepath.Join(root, "module"), dist: filepath.Join(root, "dist", "lambdas")}
 	if err := copyModule(".", f.dir); err != nil {
 		return nil, fmt.Errorf("copy module: %w", err)
 	}

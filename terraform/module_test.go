@@ -414,3 +414,39 @@ func TestOutputs(t *testing.T) {
 		t.Errorf("hosted_ui_url = %+v", oc)
 	}
 }
+
+// TestWiring runs the module's own `terraform test` files (tests/): with a
+// mocked provider they check the values only AWS knows after creating the
+// resources, such as each invoke permission's source ARN.
+func TestWiring(t *testing.T) {
+	f := sharedFixture(t)
+	tf, err := tfexec.NewTerraform(f.dir, f.exec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.SetEnv(f.env); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out strings.Builder
+	if err := tf.Test(ctx, &out); err != nil {
+		t.Errorf("terraform test: %v", err)
+		for _, line := range strings.Split(out.String(), "\n") {
+			var msg struct {
+				Message    string `json:"@message"`
+				Diagnostic *struct {
+					Summary, Detail string
+				} `json:"diagnostic"`
+			}
+			if json.Unmarshal([]byte(line), &msg) != nil {
+				continue
+			}
+			if msg.Diagnostic != nil {
+				t.Errorf("%s: %s", msg.Diagnostic.Summary, msg.Diagnostic.Detail)
+			} else if msg.Message != "" {
+				t.Log(msg.Message)
+			}
+		}
+	}
+}
