@@ -2,10 +2,137 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/web/idp"
 )
 
+// runIDP runs the local identity provider alone: Cognito's Hosted UI and
+// OAuth 2.0 endpoints on one origin, its issuer at <url>/<pool id>.
 func runIDP(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	start := time.Now()
+	fset := flag.NewFlagSet("idp", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() {
+		fmt.Fprint(stderr, `usage: portal idp [flags]
+
+Runs the local identity provider, a twin of an Amazon Cognito user pool with
+its Hosted UI: sign-up with email verification by link, sign-in, password
+reset, the OAuth 2.0 code flow with PKCE, userInfo, revoke and logout.
+Keys, accounts and mail are kept under -data between runs; mail goes to
+<data>/outbox/*.eml and, with -outbox, to the page /outbox.
+
+App clients come from -clients (Cognito's JSON shape,
+{"UserPoolClients":[{"ClientId":...,"CallbackURLs":[...],...}]}); without
+it, one client "portal" is registered for the portal at -portal-url,
+confidential when PORTAL_CLIENT_SECRET is set and public otherwise.
+
+The seeded admin's password comes from PORTAL_DEV_ADMIN_PASSWORD, or is
+generated when the account is created and printed once.
+
+flags:
+`)
+		fset.PrintDefaults()
+	}
+	addr := fset.String("addr", "127.0.0.1:9229", "listen `address`")
+	dataDir := fset.String("data", ".local", "data `directory`")
+	poolID := fset.String("pool-id", idp.DefaultPoolID, "user pool `id` (<region>_<id>); the issuer is <url>/<pool id>")
+	clientsFile := fset.String("clients", "", "app clients as Cognito JSON `file` ({\"UserPoolClients\":[...]})")
+	adminEmail := fset.String("admin-email", "admin@example.com", "the seeded admin's `email` (in group admins)")
+	publicURL := fset.String("url", "", "the provider's public `URL` (default http://localhost:<port>)")
+	portalURL := fset.String("portal-url", "http://localhost:8080", "the portal `URL` the default client returns to (without -clients)")
+	outbox := fset.Bool("outbox", true, "serve the mail outbox page at /outbox (development only)")
+	rotate := fset.Bool("rotate-keys", false, "rotate the signing keys at start-up (old keys stay published until their tokens expire)")
+	logJSON := fset.Bool("log-json", false, "log JSON lines instead of text")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	if fset.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fset.Args(), " "))
+	}
+	log := newLogger(stderr, *logJSON)
+
+	var clients []idp.Client
+	if *clientsFile != "" {
+		var err error
+		if clients, err = idp.LoadClientsFile(*clientsFile); err != nil {
+			return err
+		}
+	} else {
+		clients = []idp.Client{idp.DevClient(*portalURL, getenv("PORTAL_CLIENT_SECRET"))}
+	}
+
+	// Listen first, so that a port given as 0 is known before the URL is.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("identity provider: %w", err)
+	}
+	defer func() {
+		if ln != nil {
+			ln.Close()
+		}
+	}()
+	iURL := firstNonEmpty(strings.TrimSuffix(*publicURL, "/"), defaultURL(ln.Addr()))
+	base, err := url.Parse(iURL)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	adminPassword := getenv("PORTAL_DEV_ADMIN_PASSWORD")
+	provider, err := idp.New(idp.Config{
+		URL:           iURL,
+		PoolID:        *poolID,
+		DataDir:       *dataDir,
+		Clients:       clients,
+		AdminEmail:    *adminEmail,
+		AdminPassword: adminPassword,
+		Outbox:        *outbox,
+		Logger:        log.With("server", "idp"),
+	})
+	if err != nil {
+		return fmt.Errorf("identity provider: %w", err)
+	}
+	defer provider.Close()
+	if *rotate {
+		if err := provider.RotateKeys(); err != nil {
+			return err
+		}
+		log.Info("signing keys rotated")
+	}
+
+	fmt.Fprintf(stdout, "idp      %s\n", iURL)
+	fmt.Fprintf(stdout, "issuer   %s\n", provider.Issuer())
+	if *outbox {
+		fmt.Fprintf(stdout, "mail     %s/outbox  (files in %s)\n", iURL, provider.Outbox().Dir())
+	} else {
+		fmt.Fprintf(stdout, "mail     %s\n", provider.Outbox().Dir())
+	}
+	for _, c := range clients {
+		kind := "public"
+		if !c.Public() {
+			kind = "confidential"
+		}
+		fmt.Fprintf(stdout, "client   %s (%s)  callbacks %s\n", c.ClientId, kind, strings.Join(c.CallbackURLs, " "))
+	}
+	switch pw, generated := provider.GeneratedAdminPassword(); {
+	case generated:
+		fmt.Fprintf(stdout, "admin    %s  password %s  (generated, shown once: note it, or set PORTAL_DEV_ADMIN_PASSWORD)\n", *adminEmail, pw)
+	case adminPassword != "":
+		fmt.Fprintf(stdout, "admin    %s  password from PORTAL_DEV_ADMIN_PASSWORD\n", *adminEmail)
+	default:
+		fmt.Fprintf(stdout, "admin    %s  password unchanged since it was first printed (set PORTAL_DEV_ADMIN_PASSWORD to reset it)\n", *adminEmail)
+	}
+	log.Info("ready", "addr", ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
+	l := ln
+	ln = nil // serveAll owns it now
+	return serveAll(ctx, log, namedServer{"idp", l, canonicalHost(base, provider.Handler())})
 }
