@@ -217,21 +217,21 @@ func TestPrompt(t *testing.T) {
 	})
 }
 
-// TestDeployerPlanOffline runs `portal plan`'s whole path with the real
-// Stack: init from the plugin mirror, plan, show -json, summary.
+// TestDeployerPlanOffline runs `portal plan`'s whole path with a real
+// Stack: init from the plugin mirror (on the shared copy, already
+// initialised once), plan, show -json, summary.
 func TestDeployerPlanOffline(t *testing.T) {
-	execPath, pluginDir := tools(t)
-	root := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	f := sharedFixture(t)
 	var progress bytes.Buffer
-	f, err := newFixture(ctx, execPath, pluginDir, root, &progress)
+	st, err := terraform.New(f.options(&progress))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	builds := 0
 	var out bytes.Buffer
-	d := &terraform.Deployer{Stack: f.stack, Out: &out, Build: func(context.Context) error { builds++; return nil }}
+	d := &terraform.Deployer{Stack: st, Out: &out, Build: func(context.Context) error { builds++; return nil }}
 	s, err := d.Plan(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -244,6 +244,9 @@ func TestDeployerPlanOffline(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "Terraform has been successfully initialized") {
 		t.Errorf("init progress not streamed:\n%s", progress.String())
+	}
+	if strings.Contains(progress.String(), "terraform_version") {
+		t.Errorf("terraform-exec's version check leaked into the progress stream:\n%s", progress.String())
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, "terraform.tfstate")); err == nil {
 		t.Error("plan wrote a state file")
