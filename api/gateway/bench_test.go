@@ -68,6 +68,7 @@ func BenchmarkGetUser(b *testing.B) {
 	r := httptest.NewRequest("GET", "/user?UserId=ana-01", nil)
 	r.Header.Set("Authorization", token)
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		gw.ServeHTTP(w, r)
@@ -75,6 +76,7 @@ func BenchmarkGetUser(b *testing.B) {
 			b.Fatalf("status %d", w.Code)
 		}
 	}
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkGetUserLoopback is a small load generator: parallel keep-alive
@@ -94,7 +96,7 @@ func BenchmarkGetUserLoopback(b *testing.B) {
 	var all []time.Duration
 	b.SetParallelism(16)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		lat := make([]time.Duration, 0, 1024)
 		req, _ := http.NewRequest("GET", srv.URL+"/user?UserId=ana-01", nil)
@@ -118,7 +120,7 @@ func BenchmarkGetUserLoopback(b *testing.B) {
 		all = append(all, lat...)
 		mu.Unlock()
 	})
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	if len(all) == 0 {
 		return
@@ -127,4 +129,7 @@ func BenchmarkGetUserLoopback(b *testing.B) {
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+	// Server and load generator share the machine: CPU per request covers
+	// both.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/req")
 }

@@ -66,6 +66,13 @@ type httpContext struct {
 	UserAgent string `json:"userAgent"`
 }
 
+// hopByHop lists the headers that concern one connection only; a proxy
+// such as API Gateway does not forward them.
+var hopByHop = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-connection": true, "te": true,
+	"trailer": true, "transfer-encoding": true, "upgrade": true,
+}
+
 // requestTimeLayout is API Gateway's $context.requestTime format.
 const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 
@@ -82,6 +89,9 @@ func (g *Gateway) newEvent(r *http.Request, rt *route, params map[string]string,
 	}
 	for name, values := range r.Header {
 		name = strings.ToLower(name)
+		if hopByHop[name] {
+			continue
+		}
 		if name == "cookie" {
 			// Format 2.0 moves cookies out of the headers into their own
 			// field, one entry per cookie.
