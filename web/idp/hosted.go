@@ -111,7 +111,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			Error: "Your email address is not verified yet. We have sent you a new verification link: open it, then sign in."})
 		return
 	}
-	sess := s.startSession(w, u.Sub, s.now())
+	sess := s.startSession(w, r, u.Sub, s.now())
 	s.log.InfoContext(r.Context(), "signed in", "sub", u.Sub, "client_id", ar.client.ClientId)
 	s.redirectWithCode(w, r, ar, sess)
 }
@@ -310,11 +310,23 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.resetPage(w, r, ar, http.StatusBadRequest, v)
 		return
 	}
+	// Wrong codes count toward the same lockout as wrong passwords: a new
+	// code can be asked for at will, so the per-code limit alone would not
+	// stop someone from guessing six digits.
+	name := strings.ToLower(strings.TrimSpace(username))
+	if locked, until := s.lockout.locked(name); locked {
+		s.resetLocked(w, r, ar, v, until)
+		return
+	}
 	u, err := s.users.ByEmail(r.Context(), username)
 	if err == nil {
 		err = s.users.UseCode(r.Context(), u.Sub, users.PurposeReset, strings.TrimSpace(r.PostFormValue("code")))
 	}
 	if errors.Is(err, users.ErrNotFound) || errors.Is(err, users.ErrBadCode) {
+		if locked, until := s.lockout.fail(name); locked {
+			s.resetLocked(w, r, ar, v, until)
+			return
+		}
 		v.Errors = []string{msgBadCode}
 		s.resetPage(w, r, ar, http.StatusBadRequest, v)
 		return
@@ -333,6 +345,13 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	s.log.InfoContext(r.Context(), "password reset", "sub", u.Sub)
 	s.message(w, r, http.StatusOK, "Password changed", "Your password has been changed. Sign in with your new password.",
 		pages.Link{Text: "Sign in", Href: ar.pageURL("/login")})
+}
+
+func (s *Server) resetLocked(w http.ResponseWriter, r *http.Request, ar authRequest, v pages.Reset, until time.Time) {
+	wait := max(until.Sub(s.now()).Round(time.Second), time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+	v.Errors = []string{fmt.Sprintf("Attempt limit exceeded: after %d failed attempts this address is locked. Try again in %v.", LockoutThreshold, wait)}
+	s.resetPage(w, r, ar, http.StatusTooManyRequests, v)
 }
 
 // logout is GET /logout: end the provider session and go back to the

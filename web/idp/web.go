@@ -140,12 +140,16 @@ func (s *Server) sessionFrom(r *http.Request) (session, bool) {
 	return sess, true
 }
 
-// startSession signs the browser in.
-func (s *Server) startSession(w http.ResponseWriter, sub string, now time.Time) session {
+// startSession signs the browser in, under a new session id (an id set
+// before sign-in, by whoever, never becomes a signed-in one).
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, sub string, now time.Time) session {
 	id := newSecret()
 	sess := session{sub: sub, authTime: now, eventID: newUUID(), expires: now.Add(SessionTTL)}
 	s.mu.Lock()
 	s.sweepLocked(now)
+	if old, err := r.Cookie(s.cookies.session); err == nil {
+		delete(s.sessions, key(old.Value))
+	}
 	s.sessions[key(id)] = sess
 	s.mu.Unlock()
 	s.setCookie(w, s.cookies.session, id, SessionTTL)
