@@ -118,8 +118,8 @@ func New(cfg Config) (*Gateway, error) {
 		log:       cfg.Logger,
 		access:    newAccessLog(cfg.AccessLog),
 		cors:      cfg.CORS,
-		apiID:     cmp(cfg.APIID, "local"),
-		accountID: cmp(cfg.AccountID, "000000000000"),
+		apiID:     orDefault(cfg.APIID, "local"),
+		accountID: orDefault(cfg.AccountID, "000000000000"),
 		newID:     cfg.RequestID,
 		auth:      cfg.Authorizer,
 	}
@@ -194,7 +194,7 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-func cmp(s, def string) string {
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}

@@ -24,6 +24,7 @@ package jwtauth
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -323,7 +324,7 @@ func bearerToken(h string) string {
 // to choose an error description.
 func headerAlg(raw string) string {
 	head, _, _ := strings.Cut(raw, ".")
-	b, err := base64URLDecode(head)
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(head, "="))
 	if err != nil {
 		return ""
 	}

@@ -3,7 +3,6 @@ package jwtauth
 import (
 	"context"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -254,8 +253,4 @@ func (ks *KeySet) getJSON(ctx context.Context, u string, v any) error {
 		return fmt.Errorf("decode %s: %w", u, err)
 	}
 	return nil
-}
-
-func base64URLDecode(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }
