@@ -201,6 +201,18 @@ func TestAttackTable(t *testing.T) {
 		return s
 	}()
 	otherClient := f.iss.Sign(t, f.iss.AccessToken(alice, "someone-else", "openid", now))
+	embeddedJWK := func() string {
+		// The attacker's own public key in the header must not be trusted.
+		k := testissuer.NewKeyCached(t)
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.Key},
+			(&jose.SignerOptions{EmbedJWK: true}).WithHeader("kid", "key-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, _ := signer.Sign(payload)
+		s, _ := jws.CompactSerialize()
+		return s
+	}()
 
 	tests := []struct {
 		name   string
@@ -218,6 +230,7 @@ func TestAttackTable(t *testing.T) {
 		{"RS512", "Bearer " + rs512, "", "the token signing algorithm is not supported"},
 		{"no kid", "Bearer " + noKid, "", "the token has no kid"},
 		{"unknown key with a known kid", "Bearer " + foreign, "", "the token signature is invalid"},
+		{"attacker's key embedded in the header", "Bearer " + embeddedJWK, "", ""},
 		{"flipped signature byte", "Bearer " + flipped, "", "the token signature is invalid"},
 		{"modified payload", "Bearer " + modified, "", "the token signature is invalid"},
 		{"wrong iss", "Bearer " + f.iss.Sign(t, with("iss", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other")), "", "the token does not have a valid issuer"},
