@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,15 +97,56 @@ func startDev(t *testing.T, env map[string]string) *devStack {
 	return s
 }
 
-// TestDevPrintsAndStops checks the start-up contract without a browser:
-// three URLs on localhost, the admin's login, a clean stop.
-func TestDevPrintsAndStops(t *testing.T) {
+// TestDevWithoutBrowser checks the start-up contract (three URLs on
+// localhost, the admin's login, a clean stop) and the stack's wiring with a
+// plain HTTP client: sign in through the provider's form, create a user
+// through the API, list it as the admin; and the redirect from another host
+// name to the canonical one.
+func TestDevWithoutBrowser(t *testing.T) {
 	start := time.Now()
 	s := startDev(t, map[string]string{"PORTAL_DEV_ADMIN_PASSWORD": "Adm1n!e2e-pass"})
 	t.Logf("ready in %v: portal %s, idp %s, api %s", time.Since(start), s.portal, s.idp, s.api)
 	for _, u := range []string{s.portal, s.idp, s.api} {
 		if !strings.HasPrefix(u, "http://localhost:") {
 			t.Errorf("URL %q is not on localhost", u)
+		}
+	}
+
+	c := goBrowser(t)
+	signInWithForm(t, c, s.portal, "admin@example.com", "Adm1n!e2e-pass")
+	form := url.Values{"UserId": {"wired"}, "Attributes": {`{"n": 12345678901234567890.5}`}, "action": {"create"}}
+	req, _ := http.NewRequest("POST", s.portal+"/user/new", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.portal)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Created user wired.") || !strings.Contains(string(body), "12345678901234567890.5") {
+		t.Fatalf("create: %d\n%s", resp.StatusCode, body)
+	}
+	resp, err = c.Get(s.portal + "/admin/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `href="/user?UserId=wired"`) {
+		t.Errorf("users: %d\n%s", resp.StatusCode, body)
+	}
+
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, base := range []string{s.portal, s.idp} {
+		other := strings.Replace(base, "localhost", "127.0.0.1", 1)
+		resp, err := noFollow.Get(other + "/some/path?x=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != base+"/some/path?x=1" {
+			t.Errorf("GET %s: %d to %q, want a redirect to %s", other, resp.StatusCode, loc, base)
 		}
 	}
 }
