@@ -23,6 +23,9 @@
 //	GET      /confirmUser        the emailed verification link
 //	GET      /outbox             mail the provider sent (only with Config.Outbox)
 //
+// The token, revocation and userInfo endpoints allow any origin (CORS):
+// they read no cookies.
+//
 // # Use in-process
 //
 //	srv, err := idp.New(idp.Config{
@@ -46,7 +49,9 @@
 // Mail (verification links, reset codes) is written as .eml files to
 // <DataDir>/outbox. Tests and tools read it with srv.Outbox(): List,
 // Latest(to), and VerificationLink(to, "/confirmUser") for the link to open
-// to confirm an account; Message.Code() gives a reset code.
+// to confirm an account; Message.Code() gives a reset code. Package
+// signin signs a user in through the Hosted UI without a browser and
+// returns the tokens (what `portal token` prints).
 //
 // # State
 //

@@ -115,3 +115,16 @@ func httptestGet(s *Server, path string) *http.Response {
 	io.Copy(io.Discard, res.Body)
 	return res
 }
+
+func TestCORSPreflight(t *testing.T) {
+	s := newBareServer(t)
+	req := httptest.NewRequest(http.MethodOptions, "/oauth2/token", nil)
+	req.Header.Set("Origin", "http://localhost:5173")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", rec.Code, rec.Header())
+	}
+}

@@ -69,7 +69,7 @@ func (s *Server) sign(use keys.Use, claims any) (string, error) {
 		return "", fmt.Errorf("encode claims: %w", err)
 	}
 	n := b64.EncodedLen(len(header)) + 1 + b64.EncodedLen(len(payload))
-	buf := make([]byte, n, n+1+b64.EncodedLen(512))
+	buf := make([]byte, n, n+1+b64.EncodedLen(sg.Key.Size()))
 	b64.Encode(buf, header)
 	buf[b64.EncodedLen(len(header))] = '.'
 	b64.Encode(buf[b64.EncodedLen(len(header))+1:], payload)

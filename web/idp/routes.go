@@ -18,9 +18,9 @@ func (s *Server) routes() http.Handler {
 	// OAuth 2.0 endpoints; the token, revocation and userInfo endpoints check
 	// their methods themselves, to answer in OAuth's JSON error shape.
 	mux.HandleFunc("GET /oauth2/authorize", s.authorize)
-	mux.HandleFunc("/oauth2/token", s.token)
-	mux.HandleFunc("/oauth2/revoke", s.revoke)
-	mux.HandleFunc("/oauth2/userInfo", s.userInfo)
+	mux.Handle("/oauth2/token", cors(s.token))
+	mux.Handle("/oauth2/revoke", cors(s.revoke))
+	mux.Handle("/oauth2/userInfo", cors(s.userInfo))
 	mux.HandleFunc("GET /logout", s.logout)
 
 	// Hosted UI.
@@ -38,6 +38,25 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /outbox", s.serveOutbox)
 	mux.HandleFunc("GET /{$}", s.index)
 	return s.logged(mux)
+}
+
+// cors lets browser applications (public clients with PKCE) call an
+// endpoint from their own origin. Any origin may: these endpoints read no
+// cookies, so a cross-origin caller gains nothing it could not do from a
+// server.
+func cors(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h(w, r)
+	})
 }
 
 // discoveryDocument is the OpenID Provider metadata, Cognito's fields plus
