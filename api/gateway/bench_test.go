@@ -6,11 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/bolt"
@@ -132,4 +136,24 @@ func BenchmarkGetUserLoopback(b *testing.B) {
 	// Server and load generator share the machine: CPU per request covers
 	// both.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/req")
+}
+
+// BenchmarkLambdaInvokeOnly is the share of BenchmarkGetUser that is not
+// the gateway's: aws-lambda-go decoding a GET /user event (the golden
+// fixture) into events.APIGatewayV2HTTPRequest and encoding a small
+// response, around a handler that does nothing. Lambda pays it too.
+func BenchmarkLambdaInvokeOnly(b *testing.B) {
+	payload, err := os.ReadFile(filepath.Join("testdata", "events", "get_user.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := lambda.NewHandler(func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"UserId":"ana-01"}`}, nil
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Invoke(context.Background(), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
