@@ -198,6 +198,9 @@ var (
 	ErrTooLarge = errors.New("too large")
 )
 
+// routeNotFound is API Gateway's message for a request no route matches.
+const routeNotFound = "Not Found"
+
 // Error is an unsuccessful call: the API's answer, or no answer at all
 // (Status 0).
 type Error struct {
@@ -223,13 +226,17 @@ func (e *Error) Error() string {
 // Unwrap returns the transport error of an unreachable API.
 func (e *Error) Unwrap() error { return e.err }
 
-// Is reports whether the error means target: api.ErrNotFound for 404,
+// Is reports whether the error means target: api.ErrNotFound for a 404
+// from the service (not API Gateway's "no such route"),
 // api.ErrExists for 409, api.ErrUnavailable for 503, 429 and an API that
 // did not answer, and this package's sentinels for 400, 401, 403 and 413.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case api.ErrNotFound:
-		return e.Status == http.StatusNotFound
+		// API Gateway answers a path it has no route for with
+		// {"message":"Not Found"}: that is a wrong base URL, not a
+		// missing user.
+		return e.Status == http.StatusNotFound && e.Message != routeNotFound
 	case api.ErrExists:
 		return e.Status == http.StatusConflict
 	case api.ErrUnavailable:

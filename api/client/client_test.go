@@ -37,6 +37,7 @@ func TestErrors(t *testing.T) {
 		{"no token", 401, `{"message":"Unauthorized"}`, map[string]string{"www-authenticate": `Bearer scope="" error="invalid_token"`}, client.ErrUnauthorized, "Unauthorized", 0},
 		{"not admin", 403, `{"message":"Forbidden"}`, nil, client.ErrForbidden, "Forbidden", 0},
 		{"absent", 404, `{"message":"User not found"}`, nil, api.ErrNotFound, "User not found", 0},
+		{"no such route", 404, `{"message":"Not Found"}`, nil, nil, "Not Found", 0},
 		{"taken", 409, `{"message":"A user with this UserId already exists"}`, nil, api.ErrExists, "A user with this UserId already exists", 0},
 		{"too large", 413, `{"message":"Item exceeds DynamoDB's 400 KB item size limit"}`, nil, client.ErrTooLarge, "Item exceeds DynamoDB's 400 KB item size limit", 0},
 		{"throttled", 503, `{"message":"Service Unavailable"}`, map[string]string{"Retry-After": "1"}, api.ErrUnavailable, "Service Unavailable", time.Second},
