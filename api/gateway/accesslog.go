@@ -19,7 +19,7 @@ type accessLog struct {
 }
 
 func newAccessLog(w io.Writer) *accessLog {
-	if w == nil {
+	if w == nil || w == io.Discard {
 		return nil
 	}
 	return &accessLog{w: w}
