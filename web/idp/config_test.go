@@ -60,6 +60,7 @@ func TestNewRejects(t *testing.T) {
 		{"URL not http", func(c *Config) { c.URL = "ftp://localhost" }},
 		{"no clients", func(c *Config) { c.Clients = nil }},
 		{"no data directory", func(c *Config) { c.DataDir = "" }},
+		{"weak admin password", func(c *Config) { c.AdminEmail, c.AdminPassword = "admin@example.com", "admin" }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := good

@@ -155,6 +155,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("no data directory")
 	}
+	// A password Cognito would refuse must not work here either, or the
+	// twin hides a failure until the first deployment.
+	if problems := users.CheckPassword(cfg.AdminPassword); cfg.AdminPassword != "" && len(problems) > 0 {
+		return nil, fmt.Errorf("admin password breaks the password policy: %s", strings.Join(problems, "; "))
+	}
 	s.csrfKey = make([]byte, 32)
 	rand.Read(s.csrfKey)
 	if s.discovery, err = json.Marshal(s.discoveryDocument()); err != nil {
