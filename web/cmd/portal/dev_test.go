@@ -360,6 +360,14 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	b.expect("looked up", "User "+userID, "Languages", "COBOL")
 	b.shot("lookup")
+	// The same page on a phone-sized screen.
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
+		b.fail("phone viewport", err)
+	}
+	b.shot("lookup-phone")
+	if err := chromedp.Do(b.ctx, chromedp.ResetViewport()); err != nil {
+		b.fail("reset viewport", err)
+	}
 
 	// The Users page is for admins only.
 	b.open(s.portal + "/admin/users")
