@@ -19,6 +19,9 @@
 //     response is 500 {"message":"Internal Server Error"}; a function still
 //     running at the route's timeout is 503 {"message":"Service Unavailable"}.
 //
+// Functions run in warm "execution environments" as in Lambda: each runs
+// one invocation at a time, and a panic discards it.
+//
 // Every response carries an apigw-requestid header, and one line per
 // request goes to the access log in the seed's JSON format.
 //

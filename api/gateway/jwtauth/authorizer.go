@@ -18,7 +18,10 @@
 //     Leeway of clock skew;
 //   - when the route names scopes, scope (or scp) holds at least one.
 //
-// Signature work is go-jose's; nothing here does cryptography by hand.
+// Signature work is go-jose's; nothing here does cryptography by hand. A
+// token whose signature has verified is remembered (by its exact text) for
+// as long as its key stays in the issuer's key set, so a client reusing its
+// token pays for RS256 once; every other rule is checked on every request.
 package jwtauth
 
 import (
