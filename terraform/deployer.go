@@ -43,14 +43,21 @@ type Deployer struct {
 	Confirm func(ctx context.Context, question string) (bool, error)
 	// AutoApprove applies without asking.
 	AutoApprove bool
-	// Out receives the summary and results.
+	// Out receives the summary and results; nil discards them.
 	Out io.Writer
+}
+
+func (d *Deployer) out() io.Writer {
+	if d.Out == nil {
+		return io.Discard
+	}
+	return d.Out
 }
 
 // prepare builds the packages and initialises the module.
 func (d *Deployer) prepare(ctx context.Context) error {
 	if d.Build != nil {
-		fmt.Fprintln(d.Out, "Building the Lambda packages...")
+		fmt.Fprintln(d.out(), "Building the Lambda packages...")
 		if err := d.Build(ctx); err != nil {
 			return err
 		}
@@ -68,7 +75,7 @@ func (d *Deployer) plan(ctx context.Context, dir string, destroy bool) (*Plan, S
 		return nil, Summary{}, err
 	}
 	s := Summarize(p.JSON)
-	if err := s.Write(d.Out); err != nil {
+	if err := s.Write(d.out()); err != nil {
 		return nil, Summary{}, err
 	}
 	return p, s, nil
