@@ -34,8 +34,9 @@ type lambdaResponse struct {
 
 // decodeResponse interprets a function's JSON output as API Gateway does
 // for payload format 2.0: an object with statusCode is a structured
-// response; any other valid JSON is sent as is, with status 200 and
-// content-type application/json; anything else is malformed.
+// response; any other valid JSON is the body (a JSON string's text, other
+// values as written), with status 200 and content-type application/json;
+// anything else is malformed.
 func decodeResponse(out []byte) (*response, error) {
 	out = bytes.TrimSpace(out)
 	var lr lambdaResponse
@@ -51,10 +52,17 @@ func decodeResponse(out []byte) (*response, error) {
 		if out[0] == '{' && json.Unmarshal(out, &probe) == nil && probe.StatusCode != nil {
 			return nil, fmt.Errorf("fields of the wrong type: %v", err)
 		}
+		body := out
+		var str string
+		if out[0] == '"' && json.Unmarshal(out, &str) == nil {
+			// AWS's own example: a function returning "Hello from Lambda!"
+			// answers with that text, unquoted.
+			body = []byte(str)
+		}
 		return &response{
 			status:  http.StatusOK,
 			headers: map[string]string{"Content-Type": "application/json"},
-			body:    out,
+			body:    body,
 		}, nil
 	}
 	status, err := strconv.Atoi(string(lr.StatusCode))
