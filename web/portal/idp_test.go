@@ -1,0 +1,144 @@
+package portal_test
+
+import (
+	"fmt"
+	"html"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/usersvc/usersvc/web/idp"
+	"github.com/usersvc/usersvc/web/idp/users"
+	"github.com/usersvc/usersvc/web/portal"
+	"github.com/usersvc/usersvc/web/portal/session"
+)
+
+var (
+	formAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// TestWithLocalProvider runs the portal against the real local identity
+// provider (web/idp), sharing one clock, so that drift between what the
+// portal expects and what the provider does shows up here: sign-in through
+// the Hosted UI form, claims, refresh an hour later, revocation and logout.
+func TestWithLocalProvider(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	dir := t.TempDir()
+
+	portalSrv := httptest.NewUnstartedServer(nil)
+	portalURL := fmt.Sprintf("http://localhost:%d", portalSrv.Listener.Addr().(*net.TCPAddr).Port)
+	idpSrv := httptest.NewUnstartedServer(nil)
+	idpURL := fmt.Sprintf("http://localhost:%d", idpSrv.Listener.Addr().(*net.TCPAddr).Port)
+
+	provider, err := idp.New(idp.Config{
+		URL:           idpURL,
+		DataDir:       filepath.Join(dir, "idp"),
+		Clients:       []idp.Client{idp.DevClient(portalURL, "s3cret")},
+		AdminEmail:    "admin@example.com",
+		AdminPassword: "Adm1n!local",
+		PasswordCost:  users.TestCost,
+		Clock:         clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer provider.Close()
+	idpSrv.Config.Handler = provider.Handler()
+	idpSrv.Start()
+	defer idpSrv.Close()
+
+	sessions, err := session.Open(filepath.Join(dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sessions.Close()
+	fake := newFakeUsers()
+	fake.items["x"] = map[string]any{"UserId": "x"}
+	p, err := portal.NewServer(portal.Config{
+		URL: portalURL, Issuer: provider.Issuer(), ClientID: "portal", ClientSecret: "s3cret",
+		Scopes: []string{"openid", "email", "profile"},
+		Users:  fake, Sessions: sessions, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	portalSrv.Config.Handler = p
+	portalSrv.Start()
+	defer portalSrv.Close()
+
+	h := &harness{t: t, url: portalURL}
+	c := h.browser()
+
+	// Sign in through the Hosted UI's form.
+	login := h.get(c, "/profile")
+	m := formAction.FindStringSubmatch(login.body)
+	if m == nil {
+		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
+	}
+	target, _ := login.url.Parse(html.UnescapeString(m[1]))
+	form := url.Values{"username": {"admin@example.com"}, "password": {"Adm1n!local"}}
+	for _, hi := range hiddenInput.FindAllStringSubmatch(login.body, -1) {
+		form.Set(hi[1], html.UnescapeString(hi[2]))
+	}
+	req, _ := http.NewRequest("POST", target.String(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", idpURL)
+	profile := h.do(c, req)
+	if profile.url.String() != portalURL+"/profile" {
+		t.Fatalf("sign-in ended at %s (%d):\n%s", profile.url, profile.status, profile.body)
+	}
+	mustContain(t, profile, "admin@example.com", "(verified)", "admins", `href="/admin/users"`)
+
+	// An hour later the access token has expired: the portal refreshes it
+	// with the provider before calling the API.
+	h.get(c, "/user?UserId=x")
+	first := fake.lastToken()
+	clk.Add(59 * time.Minute)
+	if p := h.get(c, "/user?UserId=x"); p.status != 200 {
+		t.Fatalf("lookup after an hour: %d\n%s", p.status, p.body)
+	}
+	if fake.lastToken() == first {
+		t.Fatal("the access token was not refreshed")
+	}
+
+	// Sign-out revokes the refresh token and ends the provider session
+	// too: Sign in shows the form again.
+	sess, err := sessions.Get(h.cookie(c).Value)
+	if err != nil || sess.Tokens.RefreshToken == "" {
+		t.Fatalf("session: %v", err)
+	}
+	refresh := func() int {
+		req, _ := http.NewRequest("POST", idpURL+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {sess.Tokens.RefreshToken}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("portal", "s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := refresh(); code != 200 {
+		t.Fatalf("refresh before sign-out: %d", code)
+	}
+	out := h.post(c, "/auth/logout", nil)
+	if out.url.String() != portalURL+"/" {
+		t.Fatalf("sign-out ended at %s", out.url)
+	}
+	mustContain(t, out, "You have signed out.")
+	if code := refresh(); code != http.StatusBadRequest {
+		t.Errorf("refresh after sign-out: %d, want 400 (revoked)", code)
+	}
+	again := h.get(c, "/auth/login")
+	if !strings.HasPrefix(again.url.String(), idpURL+"/login") || formAction.FindString(again.body) == "" {
+		t.Errorf("after sign-out, Sign in went to %s without showing the form", again.url)
+	}
+}
