@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/a-h/templ"
 
@@ -139,7 +138,9 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	v := pages.Lookup{UserID: strings.TrimSpace(q.Get(api.AttrUserID)), Asked: q.Has(api.AttrUserID)}
+	// Not trimmed: ids may hold spaces, and the Users page links to them
+	// exactly.
+	v := pages.Lookup{UserID: q.Get(api.AttrUserID), Asked: q.Has(api.AttrUserID)}
 	l := s.layout(r, sess, "Look up", "lookup")
 	if !v.Asked {
 		s.render(w, r, http.StatusOK, pages.LookupPage(l, v))

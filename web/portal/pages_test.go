@@ -301,3 +301,16 @@ func BenchmarkLookupHandler(b *testing.B) {
 		}
 	}
 }
+
+// TestLookupKeepsSpaces: ids may have spaces at either end, and the Users
+// page links to them exactly, so Look up must not trim them.
+func TestLookupKeepsSpaces(t *testing.T) {
+	h := newHarness(t)
+	c := h.signIn(ada)
+	h.users.items[" padded "] = api.Item{"UserId": " padded ", "Found": "yes"}
+	p := h.get(c, "/user?"+url.Values{"UserId": {" padded "}}.Encode())
+	if p.status != 200 {
+		t.Fatalf("status %d", p.status)
+	}
+	mustContain(t, p, "Found")
+}
