@@ -63,7 +63,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		// by tens of megabytes for a moment; without a limit the runtime
 		// keeps those pages long after. A soft limit makes it hand them
 		// back, keeping the whole stack near 40 MB resident instead of 60.
-		debug.SetMemoryLimit(devMemoryLimit)
+		// The old limit comes back on return, for tests that run dev in
+		// their own process.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(devMemoryLimit))
 	}
 
 	// Listen first, so that ports given as 0 are known before the URLs are.
