@@ -7,6 +7,22 @@
 // (package session) named by an opaque random id in an HttpOnly cookie.
 // Pages are templ components (package pages) styled by the embedded
 // stylesheet (package static); no page needs JavaScript.
+//
+// Pages (see routes.go):
+//
+//	GET  /                  Home: Sign in and Sign up, or who is signed in
+//	GET  /profile           the verified claims: email, username, groups, expiry
+//	GET  /user/new          Create user: "User ID", attribute rows, "Attributes" JSON
+//	POST /user/new          create it (the API's 400/409/413 shown by the form)
+//	GET  /user?UserId=      Look up: the item as a table, or "not found"
+//	GET  /admin/users       Users (group admins): the listing, Next and Previous
+//	GET  /auth/login        sign in at the provider (?return_to=/local/path)
+//	GET  /auth/signup       sign up at the provider's /signup
+//	GET  /auth/callback     the registered redirect URI
+//	POST /auth/logout       sign out here, revoke, and at the provider's /logout
+//
+// The app client must have URL+"/auth/callback" as a callback URL and
+// URL+"/" as a sign-out URL.
 package portal
 
 import (
