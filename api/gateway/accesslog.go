@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // accessLog writes one JSON line per request in the seed's access log
@@ -28,7 +27,6 @@ func newAccessLog(w io.Writer) *accessLog {
 type accessRecord struct {
 	requestID        string
 	sourceIP         string
-	start            time.Time
 	protocol         string
 	method           string
 	route            *route
@@ -49,14 +47,14 @@ type accessLine struct {
 	IntegrationErrorMessage string `json:"integrationErrorMessage"`
 }
 
-func (l *accessLog) write(rec *accessRecord, cw *countingWriter) {
+func (l *accessLog) write(rec *accessRecord, cw *countingWriter, requestTime string) {
 	if l == nil {
 		return
 	}
 	line := accessLine{
 		RequestID:               rec.requestID,
 		SourceIP:                rec.sourceIP,
-		RequestTime:             rec.start.UTC().Format(requestTimeLayout),
+		RequestTime:             requestTime,
 		Protocol:                rec.protocol,
 		HTTPMethod:              rec.method,
 		ResourcePath:            "-",

@@ -76,6 +76,24 @@ var hopByHop = map[string]bool{
 // requestTimeLayout is API Gateway's $context.requestTime format.
 const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 
+// stampedSecond is a second and its requestTime text.
+type stampedSecond struct {
+	unix int64
+	text string
+}
+
+// requestTime formats t in requestTimeLayout. The text changes once a
+// second, so it is formatted once a second.
+func (g *Gateway) requestTime(t time.Time) string {
+	sec := t.Unix()
+	if last := g.lastSecond.Load(); last != nil && last.unix == sec {
+		return last.text
+	}
+	text := t.UTC().Format(requestTimeLayout)
+	g.lastSecond.Store(&stampedSecond{sec, text})
+	return text
+}
+
 // newEvent builds the payload format 2.0 event of r, already matched to rt
 // with path parameters params, whose body has been read into body.
 func (g *Gateway) newEvent(r *http.Request, rt *route, params map[string]string, body []byte, reqID string, start time.Time, claims map[string]string, scopes []string) *event {
@@ -160,7 +178,7 @@ func (g *Gateway) newEvent(r *http.Request, rt *route, params map[string]string,
 		RequestID: reqID,
 		RouteKey:  rt.Key,
 		Stage:     "$default",
-		Time:      start.UTC().Format(requestTimeLayout),
+		Time:      g.requestTime(start),
 		TimeEpoch: start.UnixMilli(),
 	}
 	if claims != nil {

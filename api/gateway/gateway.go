@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -105,6 +106,8 @@ type Gateway struct {
 	apiID     string
 	accountID string
 	newID     func() string
+
+	lastSecond atomic.Pointer[stampedSecond]
 }
 
 // New returns a Gateway for cfg. It checks that every route has a handler
@@ -232,12 +235,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &accessRecord{
 		requestID: reqID,
 		sourceIP:  sourceIP(r),
-		start:     start,
 		protocol:  r.Proto,
 		method:    r.Method,
 	}
 	cw := &countingWriter{ResponseWriter: w}
-	defer func() { g.access.write(rec, cw) }()
+	defer func() { g.access.write(rec, cw, g.requestTime(start)) }()
 	w = cw
 	// Lower case, exactly as API Gateway sends them.
 	w.Header()["apigw-requestid"] = []string{reqID}
