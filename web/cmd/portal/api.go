@@ -41,6 +41,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	dataDir := fs.String("data", ".local", "`directory` of the embedded store (-store bolt)")
 	storeKind := fs.String("store", "bolt", "user store: bolt (embedded, in -data) or dynamodb (the AWS SDK's standard configuration)")
 	table := fs.String("table", "AppDummy", "DynamoDB `table` (-store dynamodb)")
+	createTable := fs.Bool("create-table", false, "create the DynamoDB table if it does not exist (for local servers such as dynalite, with AWS_ENDPOINT_URL_DYNAMODB)")
 	issuer := fs.String("issuer", "http://localhost:9229/us-east-1_LocalPool", "JWT issuer `URL` to trust, e.g. https://cognito-idp.<region>.amazonaws.com/<pool-id>")
 	audience := fs.String("audience", "portal", "accepted app client `ids` (aud, or client_id of access tokens), comma separated")
 	accessLog := fs.String("access-log", "-", "access log `file` (JSON lines), - for stdout, empty for none")
@@ -87,6 +88,11 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 		s, err := dynamo.NewFromEnv(ctx, env, log)
 		if err != nil {
 			return fmt.Errorf("api: %w", err)
+		}
+		if *createTable {
+			if err := s.EnsureTable(ctx); err != nil {
+				return fmt.Errorf("api: %w", err)
+			}
 		}
 		store = s
 		log.Info("dynamodb user store", "table", s.Table())
