@@ -216,6 +216,7 @@ func newRequestID() string {
 var (
 	msgNotFound     = gatewayAnswer{http.StatusNotFound, "Not Found"}
 	msgUnauthorized = gatewayAnswer{http.StatusUnauthorized, "Unauthorized"}
+	msgForbidden    = gatewayAnswer{http.StatusForbidden, "Forbidden"}
 	msgTooLarge     = gatewayAnswer{http.StatusRequestEntityTooLarge, "Request Entity Too Large"}
 	msgTooMany      = gatewayAnswer{http.StatusTooManyRequests, "Too Many Requests"}
 	msgInternal     = gatewayAnswer{http.StatusInternalServerError, "Internal Server Error"}
@@ -267,6 +268,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var aerr *jwtauth.Error
 		if errors.As(err, &aerr) {
 			w.Header()["www-authenticate"] = []string{aerr.Challenge()}
+			// A valid token without a route scope is refused as forbidden,
+			// not unauthorized: the caller is known, the grant is short.
+			if aerr.Code == jwtauth.CodeInsufficientScope {
+				g.answer(w, r, msgForbidden)
+				return
+			}
 		}
 		g.answer(w, r, msgUnauthorized)
 		return

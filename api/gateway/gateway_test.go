@@ -790,3 +790,30 @@ func challenge(w *httptest.ResponseRecorder) string {
 }
 
 func timeNow() time.Time { return time.Now().Truncate(time.Second) }
+
+// TestRouteScopes checks a route that requires scopes: a valid token that
+// carries one of them passes with its scopes in the event; a valid token
+// without any is refused with 403 and an insufficient_scope challenge, and
+// the function is never called.
+func TestRouteScopes(t *testing.T) {
+	routes := []api.Route{{Key: "GET /users", Function: "list_users", Scopes: []string{"users/read", "users/admin"}}}
+	f := newFixture(t, func(c *gateway.Config) { c.Routes = routes })
+	with := f.iss.Sign(t, f.iss.AccessToken(alice, "portal", "openid users/read", f.clk.Now()))
+	without := f.iss.Sign(t, f.iss.AccessToken(alice, "portal", "openid email", f.clk.Now()))
+
+	w := f.do(t, "GET", "/users", without, nil)
+	assertAnswer(t, w, http.StatusForbidden, "Forbidden")
+	if got := challenge(w); !strings.Contains(got, `error="insufficient_scope"`) || !strings.Contains(got, `scope="users/read users/admin"`) {
+		t.Errorf("www-authenticate = %q", got)
+	}
+	if n := f.fn.calls.Load(); n != 0 {
+		t.Fatalf("function called %d times for a token without the scope", n)
+	}
+
+	if w := f.do(t, "GET", "/users", with, nil); w.Code != http.StatusOK {
+		t.Fatalf("token with the scope: %d %s", w.Code, w.Body)
+	}
+	if got := f.fn.last(t).RequestContext.Authorizer.JWT.Scopes; len(got) != 2 || got[1] != "users/read" {
+		t.Errorf("event scopes = %v, want the token's scopes", got)
+	}
+}

@@ -145,12 +145,18 @@ type Error struct {
 func (e *Error) Error() string { return "unauthorized: " + e.Description }
 
 // Challenge is the www-authenticate header value API Gateway sends with a
-// 401 from a JWT authorizer.
+// refusal from a JWT authorizer (401, or 403 for a missing scope).
 func (e *Error) Challenge() string {
 	return fmt.Sprintf("Bearer scope=%q error=%q error_description=%q", e.Scope, e.Code, e.Description)
 }
 
-func invalid(desc string) *Error { return &Error{Code: "invalid_token", Description: desc} }
+// RFC 6750 error codes in Error.Code.
+const (
+	CodeInvalidToken      = "invalid_token"
+	CodeInsufficientScope = "insufficient_scope"
+)
+
+func invalid(desc string) *Error { return &Error{Code: CodeInvalidToken, Description: desc} }
 
 // Authorize checks the token in an Authorization header value against the
 // rules of the package doc, requiring one of scopes when there are any. It
@@ -176,7 +182,7 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string, scopes
 		have := tokenScopes(claims)
 		if !slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(have, s) }) {
 			return nil, &Error{
-				Code:        "insufficient_scope",
+				Code:        CodeInsufficientScope,
 				Description: "the token does not have a required scope",
 				Scope:       strings.Join(scopes, " "),
 			}
