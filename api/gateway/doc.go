@@ -10,7 +10,8 @@
 //     does not have, is 404 {"message":"Not Found"};
 //  4. the 10 MB body limit (413);
 //  5. the JWT authorizer of package jwtauth (401 {"message":"Unauthorized"}
-//     with a www-authenticate header in API Gateway's form);
+//     with a www-authenticate header in API Gateway's form; 403
+//     {"message":"Forbidden"} for a valid token without a route scope);
 //  6. the route's concurrency limit (429);
 //  7. the integration: the request becomes a format 2.0 event, is encoded
 //     to JSON and handed to the function through aws-lambda-go's own
