@@ -38,11 +38,15 @@ fuzz: ## fuzz the POST /user body path
 lambdas: ## dist/lambdas/<function>.zip for every route
 	$(GO) run ./lambdas/bundle/cmd/bundle -o dist/lambdas
 
+# Generated per directory, so each *_templ.go names its source by file name
+# alone, whoever runs the generator and from where.
+TEMPL_DIRS = $(sort $(dir $(shell git ls-files '*.templ')))
+
 generate: ## templ components
-	$(GO) tool templ generate
+	@for d in $(TEMPL_DIRS); do $(GO) tool templ generate -log-level warn -path $$d || exit 1; done
 
 check-generated: generate ## fail when generated or formatted files are stale
-	$(GO) tool templ fmt .
+	@for d in $(TEMPL_DIRS); do $(GO) tool templ fmt $$d || exit 1; done
 	@git diff --exit-code -- '*.templ' '*_templ.go' || { echo "templ output is stale: run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- '*_templ.go')" || { echo "uncommitted templ output:"; git status --short -- '*_templ.go'; exit 1; }
 
