@@ -20,6 +20,7 @@ const (
 	msgBadCredentials = "Incorrect username or password."
 	msgBadCode        = "Invalid code provided, please request a code again."
 	msgCheckMail      = "If you can sign up with this address, we have sent a verification link to it. Open the link to confirm your account, then sign in."
+	msgNotConfirmed   = "User is not confirmed. Open the verification link we emailed you, or sign up again with this address to get a new one."
 )
 
 // maxPageForm bounds the body of a Hosted UI form.
@@ -102,13 +103,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	s.lockout.succeed(name)
 	if u.Status != users.Confirmed {
 		// Only someone who knows the password gets here, so saying that the
-		// account is unconfirmed tells them nothing new.
-		if err := s.sendConfirmation(r, u, ar.client.ClientId); err != nil {
-			s.internalError(w, r, "send confirmation", err)
-			return
-		}
-		s.loginPage(w, r, ar, http.StatusForbidden, pages.Login{Username: username,
-			Error: "Your email address is not verified yet. We have sent you a new verification link: open it, then sign in."})
+		// account is unconfirmed tells them nothing new. No mail goes out:
+		// a sign-in form that mails links would let whoever registered an
+		// address first keep sending the owner links to confirm the
+		// registrant's password. Signing up again sends a new link.
+		s.loginPage(w, r, ar, http.StatusForbidden, pages.Login{Username: username, Error: msgNotConfirmed})
 		return
 	}
 	sess := s.startSession(w, r, u.Sub, s.now())
@@ -141,7 +140,9 @@ func (s *Server) signUpPage(w http.ResponseWriter, r *http.Request, ar authReque
 
 // signUpSubmit is POST /signup. Whatever happens to the address (a new
 // account, an existing confirmed one, an existing unconfirmed one), the page
-// says the same; only the mail differs.
+// says the same; only the mail differs. An unconfirmed account takes the
+// new password (see users.Store.SignUp), so the link mailed now confirms
+// what this visitor chose, and no earlier link works any more.
 func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 	ar, ok := s.hostedRequest(w, r)
 	if !ok {
@@ -163,7 +164,7 @@ func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 		s.log.InfoContext(r.Context(), "signed up", "sub", u.Sub, "client_id", ar.client.ClientId)
 		err = s.sendConfirmation(r, u, ar.client.ClientId)
 	case errors.Is(err, users.ErrExists):
-		err = s.sendExists(r, email, ar)
+		err = s.sendExists(email, ar)
 	}
 	if err != nil {
 		s.internalError(w, r, "sign up", err)
@@ -189,17 +190,10 @@ func (s *Server) sendConfirmation(r *http.Request, u users.User, clientID string
 	return err
 }
 
-// sendExists tells the owner of an address that someone tried to sign up
-// with it: the page cannot say so without revealing the account.
-func (s *Server) sendExists(r *http.Request, email string, ar authRequest) error {
-	u, err := s.users.ByEmail(r.Context(), email)
-	if err != nil {
-		return err
-	}
-	if u.Status != users.Confirmed {
-		return s.sendConfirmation(r, u, ar.client.ClientId)
-	}
-	_, err = s.outbox.Send(email, "Someone tried to sign up with your address",
+// sendExists tells the owner of a confirmed address that someone tried to
+// sign up with it: the page cannot say so without revealing the account.
+func (s *Server) sendExists(email string, ar authRequest) error {
+	_, err := s.outbox.Send(email, "Someone tried to sign up with your address",
 		"Someone (perhaps you) tried to create an account with this address, which already has one.\n\n"+
 			"To sign in, go to:\n"+s.origin+ar.pageURL("/login")+
 			"\n\nIf you forgot your password, use \"Forgot your password?\" on that page.\n")
@@ -215,10 +209,9 @@ func (s *Server) confirmUser(w http.ResponseWriter, r *http.Request) {
 		links = append(links, pages.Link{Text: "Continue to the application", Href: c.LogoutURLs[0]})
 	}
 	sub := q.Get("user_name")
-	err := s.users.UseCode(r.Context(), sub, users.PurposeConfirm, q.Get("confirmation_code"))
-	if err == nil {
-		err = s.users.Confirm(r.Context(), sub)
-	}
+	// One transaction: the code is bound to the password it was mailed
+	// for, and nothing may change the password between check and confirm.
+	err := s.users.ConfirmWithCode(r.Context(), sub, q.Get("confirmation_code"))
 	switch {
 	case errors.Is(err, users.ErrBadCode), errors.Is(err, users.ErrNotFound):
 		s.message(w, r, http.StatusBadRequest, "Link expired",
@@ -320,7 +313,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.users.ByEmail(r.Context(), username)
 	if err == nil {
-		err = s.users.UseCode(r.Context(), u.Sub, users.PurposeReset, strings.TrimSpace(r.PostFormValue("code")))
+		err = s.users.ResetPassword(r.Context(), u.Sub, strings.TrimSpace(r.PostFormValue("code")), password)
 	}
 	if errors.Is(err, users.ErrNotFound) || errors.Is(err, users.ErrBadCode) {
 		if locked, until := s.lockout.fail(name); locked {
@@ -330,12 +323,6 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		v.Errors = []string{msgBadCode}
 		s.resetPage(w, r, ar, http.StatusBadRequest, v)
 		return
-	}
-	if err == nil {
-		err = s.users.SetPassword(r.Context(), u.Sub, password)
-	}
-	if err == nil {
-		err = s.users.Confirm(r.Context(), u.Sub)
 	}
 	if err != nil {
 		s.internalError(w, r, "reset password", err)

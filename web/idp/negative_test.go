@@ -274,12 +274,11 @@ func TestHostedUI(t *testing.T) {
 		if resp.status != http.StatusForbidden || resp.header.Get("Location") != "" {
 			t.Fatalf("status %d, Location %q", resp.status, resp.header.Get("Location"))
 		}
-		mustContain(t, resp, "not verified")
+		mustContain(t, resp, "not confirmed")
 		after, _ := e.srv.Outbox().List()
-		if len(after) != len(before)+1 {
-			t.Error("no new verification link sent")
+		if len(after) != len(before) {
+			t.Error("the sign-in page mailed a verification link")
 		}
-		// The new link works; the first one was replaced.
 		b.follow = true
 		link, _ := e.srv.Outbox().VerificationLink("new@example.com", "/confirmUser")
 		if p := b.get(link); p.status != http.StatusOK {
@@ -287,6 +286,48 @@ func TestHostedUI(t *testing.T) {
 		}
 		if p := b.get(link); p.status != http.StatusBadRequest {
 			t.Fatalf("confirm link reused: %d", p.status)
+		}
+	})
+
+	t.Run("pre-registered address", func(t *testing.T) {
+		const victim, attackerPass, ownerPass = "victim@example.com", "Att4cker-pw", "0wner-Passw0rd"
+		signUp := func(password string) string {
+			b := newBrowser(t)
+			signup := b.get(strings.Replace(b.get(loginURL()).url.String(), "/login?", "/signup?", 1))
+			if p := b.submit(signup, url.Values{"username": {victim}, "password": {password}}); p.status != http.StatusOK {
+				t.Fatalf("sign-up: %d", p.status)
+			}
+			link, err := e.srv.Outbox().VerificationLink(victim, "/confirmUser")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}
+		attackerLink := signUp(attackerPass)
+		ownerLink := signUp(ownerPass)
+		if ownerLink == attackerLink {
+			t.Fatal("the second sign-up mailed the first registrant's link again")
+		}
+		b := newBrowser(t)
+		if p := b.get(attackerLink); p.status != http.StatusBadRequest {
+			t.Fatalf("the first registrant's link still confirms: %d", p.status)
+		}
+		if p := b.get(ownerLink); p.status != http.StatusOK {
+			t.Fatalf("owner's link: %d\n%s", p.status, p.body)
+		}
+		b.follow = false
+		for _, c := range []struct {
+			password string
+			status   int
+		}{{attackerPass, http.StatusUnauthorized}, {ownerPass, http.StatusFound}} {
+			if p := b.submit(b.open(loginURL()), url.Values{"username": {victim}, "password": {c.password}}); p.status != c.status {
+				t.Errorf("sign-in with %q: %d, want %d", c.password, p.status, c.status)
+			}
+		}
+		// Now confirmed: another sign-up changes nothing.
+		signUp(attackerPass)
+		if _, err := e.srv.Users().Authenticate(t.Context(), victim, attackerPass); err == nil {
+			t.Fatal("sign-up of a confirmed address changed its password")
 		}
 	})
 

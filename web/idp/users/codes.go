@@ -32,9 +32,31 @@ type code struct {
 	Digest   []byte    `json:"digest"`
 	Expires  time.Time `json:"expires"`
 	Attempts int       `json:"attempts"`
+	// Bound is the account's state when the code was issued (see
+	// binding); a code is good only while the state is the same.
+	Bound []byte `json:"bound"`
 }
 
 func codeKey(p Purpose, sub string) []byte { return []byte(string(p) + "/" + sub) }
+
+// purposes lists every code purpose, for deleting all of an account's codes.
+var purposes = []Purpose{PurposeConfirm, PurposeReset}
+
+// binding is what ties a code to the account as it was when the code was
+// issued: a digest of its password hash (itself salted afresh on every
+// change). A new password, whether from a second sign-up of an unconfirmed
+// address or from a reset, makes every earlier code useless, so an old link
+// cannot confirm an account whose password someone else has since chosen.
+func binding(r record) []byte { return digest("code binding\x00" + r.PasswordHash) }
+
+func deleteCodes(tx *bbolt.Tx, sub string) error {
+	for _, p := range purposes {
+		if err := tx.Bucket(bucketCodes).Delete(codeKey(p, sub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // NewCode issues a one-time code for sub, replacing any earlier code with
 // the same purpose. Confirmation codes travel in links and are long random
@@ -58,13 +80,13 @@ func (s *Store) NewCode(ctx context.Context, sub string, p Purpose) (string, err
 	default:
 		return "", fmt.Errorf("unknown code purpose %q", p)
 	}
-	c := code{Digest: digest(secret), Expires: s.now().Add(ttl).UTC()}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
-		if _, err := getRecord(tx, sub); err != nil {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		r, err := getRecord(tx, sub)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(code{Digest: digest(secret), Expires: s.now().Add(ttl).UTC(), Bound: binding(r)})
+		if err != nil {
 			return err
 		}
 		return tx.Bucket(bucketCodes).Put(codeKey(p, sub), b)
@@ -76,9 +98,43 @@ func (s *Store) NewCode(ctx context.Context, sub string, p Purpose) (string, err
 }
 
 // UseCode consumes sub's code for purpose p. It returns ErrBadCode when there
-// is no such code, it has expired, or secret is wrong; wrong guesses count,
-// and the code is gone after MaxCodeAttempts of them or one right one.
+// is no such code, it has expired, the account's password changed since it
+// was issued, or secret is wrong; wrong guesses count, and the code is gone
+// after MaxCodeAttempts of them or one right one.
 func (s *Store) UseCode(ctx context.Context, sub string, p Purpose, secret string) error {
+	return s.withCode(ctx, sub, p, secret, nil)
+}
+
+// ConfirmWithCode consumes sub's confirmation code and confirms the account
+// in one transaction, so no change of password can slip in between the check
+// and the confirmation. Errors are UseCode's.
+func (s *Store) ConfirmWithCode(ctx context.Context, sub, secret string) error {
+	return s.withCode(ctx, sub, PurposeConfirm, secret, func(r *record) error {
+		r.Status, r.EmailVerified = Confirmed, true
+		return nil
+	})
+}
+
+// ResetPassword consumes sub's reset code and, in the same transaction, sets
+// the new password and confirms the account (the code proved the mailbox).
+// Errors are UseCode's; the caller checks the password policy first.
+func (s *Store) ResetPassword(ctx context.Context, sub, secret, password string) error {
+	h, err := s.cost.hash(password)
+	if err != nil {
+		return err
+	}
+	return s.withCode(ctx, sub, PurposeReset, secret, func(r *record) error {
+		r.PasswordHash = h
+		// The new hash changes the binding: any other code (a
+		// confirmation link still in the mailbox) stops working.
+		r.Status, r.EmailVerified = Confirmed, true
+		return nil
+	})
+}
+
+// withCode checks and consumes a code and, when it is right and change is
+// not nil, applies change to the account in the same transaction.
+func (s *Store) withCode(ctx context.Context, sub string, p Purpose, secret string, change func(*record) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -90,16 +146,27 @@ func (s *Store) UseCode(ctx context.Context, sub string, p Purpose, secret strin
 		if v == nil {
 			return nil
 		}
+		r, err := getRecord(tx, sub)
+		if err != nil {
+			return b.Delete(k)
+		}
 		var c code
 		if err := json.Unmarshal(v, &c); err != nil {
 			return b.Delete(k)
 		}
-		if !s.now().Before(c.Expires) {
+		if !s.now().Before(c.Expires) || !equalDigest(c.Bound, binding(r)) {
 			return b.Delete(k)
 		}
 		if equalDigest(digest(secret), c.Digest) {
 			ok = true
-			return b.Delete(k)
+			if err := b.Delete(k); err != nil || change == nil {
+				return err
+			}
+			if err := change(&r); err != nil {
+				return err
+			}
+			r.Updated = s.now().UTC()
+			return putRecord(tx, r)
 		}
 		c.Attempts++
 		if c.Attempts >= MaxCodeAttempts {

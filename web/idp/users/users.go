@@ -159,11 +159,68 @@ func NormalizeEmail(email string) (string, error) {
 	return email, nil
 }
 
-// SignUp creates an unconfirmed account. It returns ErrExists when the email
-// is taken, ErrBadEmail when it is not an address; the caller checks the
-// password policy first.
+// SignUp creates an unconfirmed account. When the address already has an
+// account that was never confirmed, SignUp gives that account this password
+// instead and invalidates its outstanding codes: whoever registered it first
+// never proved they own the mailbox, so a later registrant (perhaps the
+// owner) must not end up confirming someone else's password. The account
+// keeps its sub. It returns ErrExists, changing nothing, when the address
+// belongs to a confirmed account, and ErrBadEmail when it is not an address;
+// the caller checks the password policy first.
+//
+// The password is hashed on every path, so the three outcomes take about the
+// same time.
 func (s *Store) SignUp(ctx context.Context, email, password string) (User, error) {
-	return s.create(ctx, email, password, Unconfirmed)
+	if err := ctx.Err(); err != nil {
+		return User{}, err
+	}
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	h, err := s.cost.hash(password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC()
+	var r record
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		sub := tx.Bucket(bucketEmails).Get([]byte(email))
+		if sub == nil {
+			r = record{
+				User: User{
+					Sub: newUUID(), Email: email, Status: Unconfirmed,
+					Created: now, Updated: now,
+				},
+				PasswordHash: h,
+			}
+			if err := tx.Bucket(bucketEmails).Put([]byte(email), []byte(r.Sub)); err != nil {
+				return err
+			}
+			return putRecord(tx, r)
+		}
+		var err error
+		if r, err = getRecord(tx, string(sub)); err != nil {
+			return err
+		}
+		if r.Status == Confirmed {
+			return ErrExists
+		}
+		r.PasswordHash, r.Updated = h, now
+		// Codes are bound to the password hash (see NewCode) and so are
+		// already useless; deleting them says so.
+		if err := deleteCodes(tx, r.Sub); err != nil {
+			return err
+		}
+		return putRecord(tx, r)
+	})
+	if errors.Is(err, ErrExists) {
+		return User{}, ErrExists
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("sign up: %w", err)
+	}
+	return r.User, nil
 }
 
 func (s *Store) create(ctx context.Context, email, password string, st Status, groups ...string) (User, error) {
@@ -334,16 +391,6 @@ func (s *Store) SetPassword(ctx context.Context, sub, password string) error {
 	}
 	return s.update(ctx, sub, func(r *record) error {
 		r.PasswordHash = h
-		return nil
-	})
-}
-
-// AddToGroup puts the account in group (a no-op when it already is).
-func (s *Store) AddToGroup(ctx context.Context, sub, group string) error {
-	return s.update(ctx, sub, func(r *record) error {
-		if !slices.Contains(r.Groups, group) {
-			r.Groups = append(r.Groups, group)
-		}
 		return nil
 	})
 }

@@ -35,9 +35,6 @@ func TestSignUpAuthenticateConfirm(t *testing.T) {
 	if u.Email != "ana@example.com" || u.Status != Unconfirmed || u.EmailVerified || len(u.Sub) != 36 {
 		t.Fatalf("new user = %+v", u)
 	}
-	if _, err := s.SignUp(ctx, "ANA@example.com", "Passw0rd!"); !errors.Is(err, ErrExists) {
-		t.Fatalf("second sign-up: %v, want ErrExists", err)
-	}
 	for _, c := range []struct{ email, pw string }{
 		{"ana@example.com", "wrong"},
 		{"nobody@example.com", "Passw0rd!"},
@@ -62,6 +59,73 @@ func TestSignUpAuthenticateConfirm(t *testing.T) {
 	}
 	if _, err := s.Authenticate(ctx, "ana@example.com", "Passw0rd!"); !errors.Is(err, ErrBadCredentials) {
 		t.Fatal("old password still works")
+	}
+}
+
+// TestSignUpPendingAccount is the pre-registration takeover: someone signs
+// up with another person's address; that person signs up too and confirms.
+// The confirmed account must have the owner's password, and the first
+// registrant's link must not confirm anything.
+func TestSignUpPendingAccount(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	const email, attacker, owner = "victim@example.com", "Att4cker-pw", "0wner-Passw0rd"
+	first, err := s.SignUp(ctx, email, attacker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attackerLink, _ := s.NewCode(ctx, first.Sub, PurposeConfirm)
+	attackerReset, _ := s.NewCode(ctx, first.Sub, PurposeReset)
+
+	second, err := s.SignUp(ctx, "Victim@Example.com", owner)
+	if err != nil || second.Sub != first.Sub || second.Status != Unconfirmed {
+		t.Fatalf("second sign-up of an unconfirmed address = %+v, %v", second, err)
+	}
+	ownerLink, _ := s.NewCode(ctx, second.Sub, PurposeConfirm)
+	for _, c := range []struct {
+		name   string
+		use    func() error
+		wantOK bool
+	}{
+		{"first registrant's link", func() error { return s.ConfirmWithCode(ctx, first.Sub, attackerLink) }, false},
+		{"first registrant's reset code", func() error { return s.ResetPassword(ctx, first.Sub, attackerReset, "Att4cker-pw2") }, false},
+		{"owner's link", func() error { return s.ConfirmWithCode(ctx, first.Sub, ownerLink) }, true},
+	} {
+		if err := c.use(); (err == nil) != c.wantOK {
+			t.Fatalf("%s: %v, want success %v", c.name, err, c.wantOK)
+		}
+	}
+	if _, err := s.Authenticate(ctx, email, attacker); !errors.Is(err, ErrBadCredentials) {
+		t.Fatal("the first registrant's password works on the confirmed account")
+	}
+	if u, err := s.Authenticate(ctx, email, owner); err != nil || u.Status != Confirmed {
+		t.Fatalf("owner: %+v, %v", u, err)
+	}
+	// A confirmed address: sign-up changes nothing.
+	if _, err := s.SignUp(ctx, email, attacker); !errors.Is(err, ErrExists) {
+		t.Fatalf("sign-up of a confirmed address: %v, want ErrExists", err)
+	}
+	if _, err := s.Authenticate(ctx, email, owner); err != nil {
+		t.Fatal("sign-up of a confirmed address changed its password")
+	}
+}
+
+// TestCodeBoundToPassword: a link issued before the password changed is
+// dead, even if nobody signed up again (a reset changes the password too).
+func TestCodeBoundToPassword(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	u, _ := s.SignUp(ctx, "b@example.com", "Passw0rd!")
+	link, _ := s.NewCode(ctx, u.Sub, PurposeConfirm)
+	reset, _ := s.NewCode(ctx, u.Sub, PurposeReset)
+	if err := s.ResetPassword(ctx, u.Sub, reset, "N3w-password"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, u.Sub); got.Status != Confirmed {
+		t.Fatalf("reset did not confirm: %+v", got)
+	}
+	if err := s.UseCode(ctx, u.Sub, PurposeConfirm, link); !errors.Is(err, ErrBadCode) {
+		t.Fatalf("link from before the reset: %v, want ErrBadCode", err)
 	}
 }
 
