@@ -43,7 +43,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	table := fs.String("table", "AppDummy", "DynamoDB `table` (-store dynamodb)")
 	createTable := fs.Bool("create-table", false, "create the DynamoDB table if it does not exist (for local servers such as dynalite, with AWS_ENDPOINT_URL_DYNAMODB)")
 	issuer := fs.String("issuer", "http://localhost:9229/us-east-1_LocalPool", "JWT issuer `URL` to trust, e.g. https://cognito-idp.<region>.amazonaws.com/<pool-id>")
-	audience := fs.String("audience", "portal", "accepted app client `ids` (aud, or client_id of access tokens), comma separated")
+	audience := fs.String("audience", "portal,portal-cli", "accepted app client `ids` (aud, or client_id of access tokens), comma separated")
 	accessLog := fs.String("access-log", "-", "access log `file` (JSON lines), - for stdout, empty for none")
 	corsOrigins := fs.String("cors-origins", "", "CORS allowed `origins`, comma separated, or *; empty turns CORS off")
 	corsMethods := fs.String("cors-methods", "GET,POST", "CORS allowed `methods`, comma separated")

@@ -24,6 +24,28 @@ import (
 // devClientID is the portal's app client at the local identity provider.
 const devClientID = "portal"
 
+// cliClientID is the public app client `portal dev` registers for
+// command-line use (`portal token`), and cliCallback its one callback URL.
+// Nothing listens there: `portal token` captures the redirect to it and
+// never follows it, so it need not be a port anything is bound to.
+const (
+	cliClientID = "portal-cli"
+	cliCallback = "http://127.0.0.1/callback"
+)
+
+// cliClient is the public app client for tools on the developer's machine:
+// a public client (no secret) can be used from a shell without handing out
+// the portal's secret, and PKCE protects its codes instead.
+func cliClient() idp.Client {
+	return idp.Client{
+		ClientId:           cliClientID,
+		ClientName:         "command line (development)",
+		CallbackURLs:       []string{cliCallback},
+		AllowedOAuthFlows:  []string{"code"},
+		AllowedOAuthScopes: []string{"openid", "email", "profile"},
+	}
+}
+
 // devMemoryLimit is the soft memory limit of `portal dev` (GOMEMLIMIT
 // overrides it). The live heap is a few megabytes, plus 19 MiB for each
 // password hash in progress.
@@ -39,17 +61,32 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	fset := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	fset.Usage = func() {
-		fmt.Fprint(stderr, "usage: portal dev [flags]\n\nRuns the whole stack offline: the portal, the identity provider and the HTTP API.\nData (users, accounts, keys, mail, sessions) is kept under -data between runs.\nThe seeded admin's password comes from PORTAL_DEV_ADMIN_PASSWORD, or is generated\nand printed once.\n\nflags:\n")
+		fmt.Fprint(stderr, `usage: portal dev [flags]
+
+Runs the whole stack offline in one process: the portal, the identity
+provider and the HTTP API. Data (users, accounts, keys, mail, sessions) is
+kept under -data between runs. The seeded admin's password comes from
+PORTAL_DEV_ADMIN_PASSWORD, or is generated and printed once.
+
+Two app clients are registered: "portal" (the portal's, confidential, its
+secret never leaves the process) and "portal-cli" (public, for the command
+line); the API accepts tokens of both. For curl:
+
+  TOKEN=$(PORTAL_PASSWORD=... portal token -username admin@example.com)
+  curl -H "Authorization: Bearer $TOKEN" "localhost:3000/user?UserId=..."
+
+flags:
+`)
 		fset.PrintDefaults()
 	}
-	addr := fset.String("addr", "127.0.0.1:8080", "portal listen address")
-	idpAddr := fset.String("idp-addr", "127.0.0.1:9229", "identity provider listen address")
-	apiAddr := fset.String("api-addr", "127.0.0.1:3000", "HTTP API listen address")
-	dataDir := fset.String("data", ".local", "data directory")
-	portalURL := fset.String("url", "", "the portal's public URL (default http://localhost:<port>)")
-	idpURL := fset.String("idp-url", "", "the identity provider's public URL (default http://localhost:<port>)")
-	apiURL := fset.String("api-url", "", "the HTTP API's public URL (default http://localhost:<port>)")
-	adminEmail := fset.String("admin-email", "admin@example.com", "the seeded admin's email")
+	addr := fset.String("addr", "127.0.0.1:8080", "portal listen `address`")
+	idpAddr := fset.String("idp-addr", "127.0.0.1:9229", "identity provider listen `address`")
+	apiAddr := fset.String("api-addr", "127.0.0.1:3000", "HTTP API listen `address`")
+	dataDir := fset.String("data", ".local", "data `directory`")
+	portalURL := fset.String("url", "", "the portal's public `URL` (default http://localhost:<port>)")
+	idpURL := fset.String("idp-url", "", "the identity provider's public `URL` (default http://localhost:<port>)")
+	apiURL := fset.String("api-url", "", "the HTTP API's public `URL` (default http://localhost:<port>)")
+	adminEmail := fset.String("admin-email", "admin@example.com", "the seeded admin's `email`")
 	logJSON := fset.Bool("log-json", false, "log JSON lines instead of text")
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -103,13 +140,14 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 
 	// The portal is a confidential client, as in AWS (generate_secret);
-	// its secret lives only in this process.
+	// its secret lives only in this process. `portal token` uses the public
+	// client portal-cli instead, and the gateway accepts tokens of both.
 	secret := rand.Text()
 	adminPassword := getenv("PORTAL_DEV_ADMIN_PASSWORD")
 	provider, err := idp.New(idp.Config{
 		URL:           iURL,
 		DataDir:       *dataDir,
-		Clients:       []idp.Client{idp.DevClient(pURL, secret)},
+		Clients:       []idp.Client{idp.DevClient(pURL, secret), cliClient()},
 		AdminEmail:    *adminEmail,
 		AdminPassword: adminPassword,
 		Outbox:        true,
@@ -133,7 +171,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		Routes:   api.Routes,
 		Handler:  api.New(store, log.With("server", "api")).Handler,
 		Issuer:   provider.Issuer(),
-		Audience: []string{devClientID},
+		Audience: []string{devClientID, cliClientID},
 		Logger:   log.With("server", "gateway"),
 	})
 	if err != nil {
