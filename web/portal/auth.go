@@ -48,30 +48,9 @@ func (s *Server) handleLogin(signup bool) http.HandlerFunc {
 			ReturnTo: returnTo,
 			Started:  now,
 		}
-		add := func(x *session.Session) error {
-			live := x.Logins[:0]
-			for _, l := range x.Logins {
-				if now.Sub(l.Started) < loginTimeout {
-					live = append(live, l)
-				}
-			}
-			x.Logins = append(live, login)
-			if len(x.Logins) > maxLogins {
-				x.Logins = x.Logins[len(x.Logins)-maxLogins:]
-			}
-			return nil
-		}
-		if sess != nil {
-			_, err = s.sessions.Update(sess.ID, add)
-		} else {
-			sess = &session.Session{}
-			add(sess)
-			err = s.newSession(w, sess)
-		}
-		if err != nil {
-			s.serverError(w, r, fmt.Errorf("store sign-in flow: %w", err))
-			return
-		}
+		// In memory, not in a session: a sign-in started by anyone must
+		// not cost a disk write.
+		s.pending.addLogin(s.ensurePendingID(w, r), login)
 		target := d.oauth.AuthCodeURL(login.State, oauth2.S256ChallengeOption(login.Verifier), oidc.Nonce(login.Nonce))
 		if signup {
 			authURL, err := url.Parse(target)
@@ -87,9 +66,6 @@ func (s *Server) handleLogin(signup bool) http.HandlerFunc {
 		http.Redirect(w, r, target, http.StatusFound)
 	}
 }
-
-// errNoLogin: the callback's state names no sign-in flow of this browser.
-var errNoLogin = errors.New("no sign-in flow with this state")
 
 // idClaims are the ID token claims the portal uses, as Cognito names them.
 type idClaims struct {
@@ -145,28 +121,14 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sess := s.current(w, r)
 	state := q.Get("state")
-	var login session.Login
-	err := errNoLogin
-	if sess != nil && state != "" {
-		_, err = s.sessions.Update(sess.ID, func(x *session.Session) error {
-			for i, l := range x.Logins {
-				if l.State == state {
-					login = l
-					x.Logins = append(x.Logins[:i], x.Logins[i+1:]...)
-					return nil
-				}
-			}
-			return errNoLogin
-		})
+	var (
+		login session.Login
+		found bool
+	)
+	if id := s.pendingID(r); id != "" && state != "" {
+		login, found = s.pending.takeLogin(id, state, s.now())
 	}
-	if err == nil && s.now().Sub(login.Started) >= loginTimeout {
-		err = errNoLogin
-	}
-	if err != nil {
-		if !errors.Is(err, errNoLogin) && !errors.Is(err, session.ErrNotFound) {
-			s.serverError(w, r, fmt.Errorf("consume sign-in flow: %w", err))
-			return
-		}
+	if !found {
 		s.log.WarnContext(ctx, "callback without a matching sign-in flow", "request_id", requestID(ctx), "has_session", sess != nil)
 		s.signInFailed(w, r, sess, http.StatusBadRequest, "This sign-in link has expired or was already used.")
 		return
@@ -236,7 +198,11 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		Flash: "Signed in as " + displayName(user) + ".",
 	}
 	next.Expires = expiry(next)
-	if err := s.sessions.Rotate(sess.ID, next); err != nil {
+	oldID := ""
+	if sess != nil {
+		oldID = sess.ID // a signed-in user who signed in again, say
+	}
+	if err := s.sessions.Rotate(oldID, next); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

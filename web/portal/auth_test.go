@@ -64,24 +64,43 @@ func TestSessionCookie(t *testing.T) {
 		}
 		return nil
 	}
-	r1, err := c.Get(h.url + "/auth/login")
+	signIn := func(path string) *http.Response {
+		t.Helper()
+		r1, err := c.Get(h.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r1.Body.Close()
+		r2, err := c.Get(r1.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2.Body.Close()
+		if r2.StatusCode != http.StatusSeeOther {
+			t.Fatalf("callback answered %d", r2.StatusCode)
+		}
+		return r2
+	}
+
+	// Until the callback, the browser holds only the id of its sign-in in
+	// progress, flagged as the session cookie is.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r1, err := noFollow.Get(h.url + "/auth/login")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r1.Body.Close()
-	before := h.cookie(c)
-	if before == nil {
-		t.Fatal("no session cookie while signing in")
+	if len(r1.Header.Values("Set-Cookie")) != 1 {
+		t.Errorf("cookies set at sign-in start: %q", r1.Header.Values("Set-Cookie"))
 	}
-	r2, err := c.Get(r1.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
+	pending := r1.Header.Get("Set-Cookie")
+	for _, want := range []string{"__Host-portal-pending=", "Path=/", "Max-Age=600", "HttpOnly", "Secure", "SameSite=Lax"} {
+		if !strings.Contains(pending, want) {
+			t.Errorf("Set-Cookie %q lacks %q", pending, want)
+		}
 	}
-	r2.Body.Close()
-	if r2.StatusCode != http.StatusSeeOther {
-		t.Fatalf("callback answered %d", r2.StatusCode)
-	}
-	set := r2.Header.Get("Set-Cookie")
+
+	set := signIn("/auth/login").Header.Get("Set-Cookie")
 	for _, want := range []string{"__Host-portal-session=", "Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
 		if !strings.Contains(set, want) {
 			t.Errorf("Set-Cookie %q lacks %q", set, want)
@@ -90,12 +109,19 @@ func TestSessionCookie(t *testing.T) {
 	if strings.Contains(set, "Domain=") {
 		t.Errorf("Set-Cookie %q has a Domain", set)
 	}
+	before := h.cookie(c)
+	if before == nil {
+		t.Fatal("no session cookie after sign-in")
+	}
+
+	// Signing in again (here through sign-up) rotates the id: the old one
+	// no longer names any session.
+	signIn("/auth/signup")
 	if after := h.cookie(c); after == nil || after.Value == before.Value {
 		t.Error("the session id was not rotated at sign-in")
 	}
-	// The pre-sign-in id no longer names any session.
 	if _, err := h.sessions.Get(before.Value); err == nil {
-		t.Error("the pre-sign-in session still exists")
+		t.Error("the previous session still exists")
 	}
 }
 
@@ -357,4 +383,47 @@ func TestProviderDown(t *testing.T) {
 		t.Errorf("status %d", p.status)
 	}
 	mustContain(t, p, "Sign-in is unavailable", "request id")
+}
+
+// TestAnonymousRequestsStoreNothing: starting a sign-in, failing a callback
+// and the flash after sign-out cost no session on disk; only a sign-in does.
+func TestAnonymousRequestsStoreNothing(t *testing.T) {
+	h := newHarness(t)
+	count := func() int {
+		t.Helper()
+		// Everything expires before the year 3000: this counts and clears.
+		n, err := h.sessions.DeleteExpired(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for range 300 {
+		resp, err := noFollow.Get(h.url + "/auth/login?return_to=/profile")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("login: %d", resp.StatusCode)
+		}
+	}
+	if p := h.get(h.browser(), "/auth/callback?state=x&code=y"); p.status != http.StatusBadRequest {
+		t.Errorf("forged callback: %d", p.status)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("anonymous requests stored %d sessions", n)
+	}
+
+	c := h.signIn(ada)
+	if n := count(); n != 1 {
+		t.Fatalf("%d sessions after one sign-in", n)
+	}
+	c = h.signIn(ada)
+	p := h.post(c, "/auth/logout", nil)
+	mustContain(t, p, "You have signed out.")
+	if n := count(); n != 0 {
+		t.Errorf("%d sessions after sign-out", n)
+	}
 }

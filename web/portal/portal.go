@@ -99,6 +99,11 @@ const (
 	// seenGranularity: a session's last use is recorded at most this
 	// often, so reading pages does not write to disk on every request.
 	seenGranularity = time.Minute
+	// pendingTTL is how long sign-ins in progress and flash messages of
+	// browsers without a session are kept; pendingMax bounds how many
+	// browsers' (each up to maxLogins flows, under 2 KB).
+	pendingTTL = loginTimeout
+	pendingMax = 10000
 	// maxLogins bounds the sign-in flows one browser may have open (one
 	// per tab, say).
 	maxLogins = 5
@@ -116,6 +121,7 @@ type Server struct {
 	now      func() time.Time
 	oidc     *provider
 	cookie   cookieSpec
+	pending  *pending
 	handler  http.Handler
 }
 
@@ -162,6 +168,7 @@ func NewServer(cfg Config) (*Server, error) {
 		sessions: cfg.Sessions,
 		now:      cfg.Now,
 		cookie:   newCookieSpec(base),
+		pending:  newPending(pendingTTL, pendingMax),
 	}
 	s.oidc = newProvider(cfg, base, cfg.Log)
 	s.handler = s.routes()

@@ -14,8 +14,9 @@ import (
 // cookieSpec is how the session cookie is named and flagged for the
 // portal's origin.
 type cookieSpec struct {
-	name   string
-	secure bool
+	name    string // the session's
+	pending string // the pending-state id's (sign-ins in progress)
+	secure  bool
 }
 
 // newCookieSpec picks the cookie's name and flags. Browsers (and Go's
@@ -30,9 +31,9 @@ func newCookieSpec(base *url.URL) cookieSpec {
 		secure = true
 	}
 	if secure {
-		return cookieSpec{name: "__Host-portal-session", secure: true}
+		return cookieSpec{name: "__Host-portal-session", pending: "__Host-portal-pending", secure: true}
 	}
-	return cookieSpec{name: "portal-session"}
+	return cookieSpec{name: "portal-session", pending: "portal-pending"}
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, id string) {
@@ -110,35 +111,28 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) *session.Sessio
 	return sess
 }
 
-// newSession starts a session (anonymous until sign-in) and hands its id to
-// the browser.
-func (s *Server) newSession(w http.ResponseWriter, sess *session.Session) error {
-	now := s.now()
-	sess.Created, sess.Seen = now, now
-	sess.Expires = expiry(sess)
-	if err := s.sessions.Create(sess); err != nil {
-		return err
-	}
-	s.setSessionCookie(w, sess.ID)
-	return nil
-}
-
-// setFlash leaves a message for the next page the browser shows.
+// setFlash leaves a message for the next page the browser shows: in its
+// session, or, without one, in memory (see pending), so that a message for
+// a browser that is not signed in costs no session on disk.
 func (s *Server) setFlash(w http.ResponseWriter, r *http.Request, sess *session.Session, msg string) {
-	var err error
 	if sess == nil {
-		err = s.newSession(w, &session.Session{Flash: msg})
-	} else {
-		_, err = s.sessions.Update(sess.ID, func(x *session.Session) error { x.Flash = msg; return nil })
+		s.pending.setFlash(s.ensurePendingID(w, r), msg, s.now())
+		return
 	}
-	if err != nil {
+	if _, err := s.sessions.Update(sess.ID, func(x *session.Session) error { x.Flash = msg; return nil }); err != nil {
 		s.log.ErrorContext(r.Context(), "set flash", "request_id", requestID(r.Context()), "error", err)
 	}
 }
 
-// takeFlash returns the session's flash message and forgets it.
+// takeFlash returns the browser's flash message and forgets it.
 func (s *Server) takeFlash(r *http.Request, sess *session.Session) string {
-	if sess == nil || sess.Flash == "" {
+	if sess == nil {
+		if id := s.pendingID(r); id != "" {
+			return s.pending.takeFlash(id, s.now())
+		}
+		return ""
+	}
+	if sess.Flash == "" {
 		return ""
 	}
 	msg := sess.Flash

@@ -1,6 +1,7 @@
 // Package session keeps the portal's sessions server-side in one bbolt
-// file. The browser holds only a session's random id; tokens, claims and
-// sign-in flows in progress stay here.
+// file. The browser holds only a session's random id; tokens and claims
+// stay here. Sessions are created at sign-in: sign-ins in progress are the
+// portal's, in memory.
 //
 // Sessions are stored under the SHA-256 of their id, so the file alone does
 // not hand out cookies that would be accepted. The file still holds tokens:
@@ -36,9 +37,6 @@ type Session struct {
 	// Tokens are the provider's tokens for User.
 	Tokens *Tokens `json:"tokens,omitempty"`
 
-	// Logins are the sign-in flows this browser has started and not
-	// finished, oldest first.
-	Logins []Login `json:"logins,omitempty"`
 	// Flash is a message shown once on the next page.
 	Flash string `json:"flash,omitempty"`
 	// Pages remembers, for the Users listing, the cursor of the page that
@@ -78,7 +76,8 @@ type Tokens struct {
 	Expiry       time.Time `json:"expiry"`
 }
 
-// Login is one authorization code flow in progress.
+// Login is one authorization code flow in progress, kept by the portal
+// until its callback.
 type Login struct {
 	State    string    `json:"state"`
 	Nonce    string    `json:"nonce"`
