@@ -262,7 +262,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // errSignedOut: the session can no longer get tokens (refresh token
-// expired or revoked); the user must sign in again.
+// expired or revoked, or the refreshed ID token is not valid for this
+// session's user); the user must sign in again.
 var errSignedOut = errors.New("session can no longer be refreshed")
 
 // fresh returns the session with an access token valid for at least
@@ -297,13 +298,23 @@ func (s *Server) fresh(ctx context.Context, sess *session.Session) (*session.Ses
 	var user *session.User
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID != "" {
+		// The verifier checks signature, iss, aud and expiry. A token that
+		// fails, or names someone else (OpenID Connect Core 12.2: its sub
+		// must be the session's), ends the session rather than pass for
+		// an outage: nothing trustworthy is left to continue it with.
 		idt, err := d.verifier.Verify(pctx, rawID)
 		if err != nil {
-			return nil, fmt.Errorf("verify refreshed id token: %w", err)
+			s.log.WarnContext(ctx, "refreshed id token rejected", "request_id", requestID(ctx), "error", err)
+			return nil, errSignedOut
 		}
 		var claims idClaims
 		if err := idt.Claims(&claims); err != nil {
-			return nil, fmt.Errorf("decode refreshed id token: %w", err)
+			s.log.WarnContext(ctx, "decode refreshed id token", "request_id", requestID(ctx), "error", err)
+			return nil, errSignedOut
+		}
+		if sess.User == nil || claims.Subject != sess.User.Subject {
+			s.log.WarnContext(ctx, "refreshed id token names another subject", "request_id", requestID(ctx))
+			return nil, errSignedOut
 		}
 		user = claims.user()
 		if user.AuthTime.IsZero() && sess.User != nil {

@@ -375,6 +375,43 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
+// TestRefreshedIDTokenChecked: a refresh whose ID token fails verification
+// or names another subject ends the session and sends the user to sign in,
+// rather than showing "sign-in unavailable" or switching users.
+func TestRefreshedIDTokenChecked(t *testing.T) {
+	for name, change := range map[string]func(map[string]any){
+		"another subject":  func(c map[string]any) { c["sub"] = "sub-mallory" },
+		"another audience": func(c map[string]any) { c["aud"] = "other-client" },
+		"another issuer":   func(c map[string]any) { c["iss"] = "https://elsewhere.example/pool" },
+		"expired":          func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.prov.expiresIn = 60 // inside the refresh margin from the start
+			c := h.signIn(ada)
+			old := h.cookie(c)
+			h.prov.mu.Lock()
+			h.prov.refreshID = change
+			h.prov.mu.Unlock()
+			h.users.items["x"] = map[string]any{"UserId": "x"}
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			p := h.get(c, "/user?UserId=x")
+			if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/auth/login") {
+				t.Errorf("%d to %q, want a redirect to sign in", p.status, p.header.Get("Location"))
+			}
+			if h.prov.refreshes == 0 {
+				t.Fatal("no refresh happened")
+			}
+			if _, err := h.sessions.Get(old.Value); err == nil {
+				t.Error("the session survived")
+			}
+			if h.cookie(c) != nil {
+				t.Error("the session cookie was not cleared")
+			}
+		})
+	}
+}
+
 func TestProviderDown(t *testing.T) {
 	h := newHarness(t)
 	h.prov.srv.Close()

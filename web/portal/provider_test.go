@@ -40,6 +40,9 @@ type testProvider struct {
 	signups       int
 	nonceOverride string
 	refreshes     int
+	// refreshID, when set, changes the claims of the ID token a refresh
+	// returns: a provider that misbehaves or a token that was swapped.
+	refreshID func(claims map[string]any)
 	now           func() time.Time
 }
 
@@ -193,6 +196,9 @@ func (p *testProvider) token(w http.ResponseWriter, r *http.Request) {
 	acc := map[string]any{"client_id": p.clientID, "token_use": "access", "scope": "openid email", "username": user.username}
 	for k, v := range common {
 		idc[k], acc[k] = v, v
+	}
+	if r.PostFormValue("grant_type") == "refresh_token" && p.refreshID != nil {
+		p.refreshID(idc)
 	}
 	idt, err := jwt.Signed(p.signer).Claims(idc).Serialize()
 	if err != nil {
