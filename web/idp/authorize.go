@@ -192,8 +192,13 @@ func (s *Server) redirectWithCode(w http.ResponseWriter, r *http.Request, ar aut
 		authTime: sess.authTime, eventID: sess.eventID, expires: now.Add(CodeTTL),
 	}
 	s.mu.Lock()
-	s.sweepLocked(now)
-	s.grants[key(code)] = g
+	err := s.issueGrantLocked(code, g, now)
 	s.mu.Unlock()
+	if err != nil {
+		// RFC 6749 section 4.1.2.1: the client learns to try again later.
+		s.log.WarnContext(r.Context(), "authorization code refused", "err", err, "client_id", ar.client.ClientId)
+		http.Redirect(w, r, ar.redirectTo(url.Values{"error": {"temporarily_unavailable"}}), http.StatusFound)
+		return
+	}
 	http.Redirect(w, r, ar.redirectTo(url.Values{"code": {code}}), http.StatusFound)
 }

@@ -52,13 +52,17 @@ type Server struct {
 
 	adminPassword string // generated at start-up, if one was
 
-	mu         sync.Mutex
-	sessions   map[[32]byte]session
-	grants     map[[32]byte]*grant
-	lastSweep  time.Time
-	lockout    *lockout
-	closeOnce  sync.Once
-	closeError error
+	mu       sync.Mutex
+	sessions map[[32]byte]session
+	grants   map[[32]byte]*grant
+	// sessionGrants lists each provider session's codes (by the session's
+	// event id), oldest first, for MaxCodesPerSession.
+	sessionGrants map[string][][32]byte
+	limits        grantLimits
+	lastSweep     time.Time
+	lockout       *lockout
+	closeOnce     sync.Once
+	closeError    error
 }
 
 // client is a registered app client with what is derived from it once.
@@ -107,6 +111,9 @@ func New(cfg Config) (*Server, error) {
 		showOutbox: cfg.Outbox,
 		sessions:   map[[32]byte]session{},
 		grants:     map[[32]byte]*grant{},
+
+		sessionGrants: map[string][][32]byte{},
+		limits:        grantLimits{perSession: MaxCodesPerSession, total: MaxCodes},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -275,11 +282,5 @@ func (s *Server) sweepLocked(now time.Time) {
 			delete(s.sessions, k)
 		}
 	}
-	for k, g := range s.grants {
-		// A used code is kept until it would have expired, so a replay
-		// is recognised as one.
-		if !now.Before(g.expires) {
-			delete(s.grants, k)
-		}
-	}
+	s.sweepGrantsLocked(now)
 }

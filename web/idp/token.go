@@ -188,9 +188,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// exchangeCode redeems an authorization code. A code works once: presenting
-// it again revokes every token it was exchanged for (RFC 6749 section
-// 4.1.2), since one of the two presenters is not the client.
+// exchangeCode redeems an authorization code. A code works once, and only
+// for the client, redirect URI and PKCE verifier it was issued for. A
+// request that fails those checks leaves the code alone, so the client can
+// retry after fixing its request. A request that passes them for a code
+// already redeemed is a replay: one of the two presenters is not the client
+// (both hold the verifier), so every token the code was exchanged for is
+// revoked (RFC 6749 section 4.1.2). Checking and marking happen under one
+// lock: of concurrent exchanges of a code exactly one succeeds.
 func (s *Server) exchangeCode(r *http.Request, c *client, tr tokenRequest) (tokenResponse, *oauthError) {
 	if tr.code == "" || tr.redirectURI == "" {
 		return tokenResponse{}, errInvalidRequest
@@ -198,33 +203,26 @@ func (s *Server) exchangeCode(r *http.Request, c *client, tr tokenRequest) (toke
 	now := s.now()
 	s.mu.Lock()
 	g, ok := s.grants[key(tr.code)]
-	var first bool
-	var snap grant
-	if ok {
-		first = !g.used
-		if first {
-			// The family is named before any token exists, so a replay
-			// racing this exchange still revokes what it mints.
-			g.used = true
-			g.originJTI = newUUID()
-			if gc, ok := s.client(g.clientID); ok {
-				g.refreshExpiry = now.Add(gc.ttl.refresh)
-			}
-		}
-		snap = *g
-	}
-	s.mu.Unlock()
-	if !ok || !now.Before(snap.expires) {
+	if !ok || !now.Before(g.expires) ||
+		g.clientID != c.ClientId || g.redirectURI != tr.redirectURI || !pkceMatches(tr.codeVerifier, g.challenge) {
+		s.mu.Unlock()
 		return tokenResponse{}, errInvalidGrant
 	}
+	first := !g.used
+	if first {
+		// The family is named before any token exists, so a replay
+		// racing this exchange still revokes what it mints.
+		g.used = true
+		g.originJTI = newUUID()
+		g.refreshExpiry = now.Add(c.ttl.refresh)
+	}
+	snap := *g
+	s.mu.Unlock()
 	if !first {
 		if err := s.users.RevokeFamily(r.Context(), snap.originJTI, snap.refreshExpiry); err != nil {
 			s.log.ErrorContext(r.Context(), "revoke tokens of a replayed code", "err", err)
 		}
 		s.log.WarnContext(r.Context(), "authorization code replayed; its tokens are revoked", "client_id", c.ClientId)
-		return tokenResponse{}, errInvalidGrant
-	}
-	if snap.clientID != c.ClientId || snap.redirectURI != tr.redirectURI || !pkceMatches(tr.codeVerifier, snap.challenge) {
 		return tokenResponse{}, errInvalidGrant
 	}
 	u, err := s.users.Get(r.Context(), snap.sub)
