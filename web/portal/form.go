@@ -19,16 +19,27 @@ const (
 	maxRows      = 50
 )
 
+// formReadError is why the posted form could not be read at all: the
+// status to answer with and the message shown above the form (a sentence
+// for people, hence its capital).
+type formReadError struct {
+	status int
+	msg    string
+}
+
 // readCreateForm reads the posted form, keeping what was typed so it can be
-// shown again, and the button pressed ("create" or "add-row").
-func readCreateForm(w http.ResponseWriter, r *http.Request) (pages.CreateForm, string, error) {
+// shown again, and the button pressed ("create" or "add-row"). Only a body
+// over the limit is 413; any other failure to read it (a malformed
+// encoding, a connection cut short) is the client's and 400.
+func readCreateForm(w http.ResponseWriter, r *http.Request) (pages.CreateForm, string, *formReadError) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
+		blank := pages.CreateForm{Rows: make([]pages.Row, blankRows)}
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return pages.CreateForm{Rows: make([]pages.Row, blankRows)}, "", errors.New("The form is too large: a user may hold at most 400 KB")
+			return blank, "", &formReadError{http.StatusRequestEntityTooLarge, "The form is too large: a user may hold at most 400 KB."}
 		}
-		return pages.CreateForm{Rows: make([]pages.Row, blankRows)}, "", errors.New("The form could not be read; send it again")
+		return blank, "", &formReadError{http.StatusBadRequest, "The form could not be read; send it again."}
 	}
 	pf := r.PostForm
 	f := pages.CreateForm{
@@ -53,7 +64,9 @@ func readCreateForm(w http.ResponseWriter, r *http.Request) (pages.CreateForm, s
 	return f, pf.Get("action"), nil
 }
 
-// formError is a problem with one input of the form.
+// formError is a problem with one input of the form. Its msg is shown to
+// the user next to that input, as a sentence; lower-case Go errors from
+// deeper down (rowValue's, say) are wrapped into it.
 type formError struct {
 	field string
 	msg   string

@@ -90,10 +90,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	f, action, err := readCreateForm(w, r)
-	if err != nil {
-		f.Error, f.Field = err.Error(), ""
-		s.render(w, r, http.StatusRequestEntityTooLarge, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+	f, action, rerr := readCreateForm(w, r)
+	if rerr != nil {
+		f.Error, f.Field = rerr.msg, ""
+		s.render(w, r, rerr.status, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
 		return
 	}
 	if action == "add-row" {

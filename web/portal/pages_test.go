@@ -72,6 +72,38 @@ func TestCreateUser(t *testing.T) {
 	}
 }
 
+// TestCreateFormUnreadable: only a form over the size limit is 413; one
+// that cannot be decoded is the client's mistake, 400. Neither reaches the
+// API.
+func TestCreateFormUnreadable(t *testing.T) {
+	h := newHarness(t)
+	c := h.signIn(ada)
+	for _, tt := range []struct {
+		name   string
+		body   string
+		status int
+		want   string
+	}{
+		{"over the limit", "UserId=big&Attributes=" + strings.Repeat("x", 3<<20), http.StatusRequestEntityTooLarge, "The form is too large"},
+		{"bad escape", "UserId=%zz&action=create", http.StatusBadRequest, "The form could not be read"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", h.url+"/user/new", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", h.url)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			p := h.do(c, req)
+			if p.status != tt.status {
+				t.Errorf("status %d, want %d", p.status, tt.status)
+			}
+			mustContain(t, p, tt.want, `<label for="UserId">User ID</label>`)
+		})
+	}
+	if len(h.users.items) != 0 {
+		t.Errorf("the API got %v", h.users.items)
+	}
+}
+
 func TestLookup(t *testing.T) {
 	h := newHarness(t)
 	c := h.signIn(ada)
