@@ -209,7 +209,6 @@ flags:
 		fmt.Fprintf(stdout, "admin    %s  password unchanged since it was first printed (set PORTAL_DEV_ADMIN_PASSWORD to reset it)\n", *adminEmail)
 	}
 
-	go p.server.SweepSessions(ctx, 10*time.Minute)
 	go func() {
 		// Discover the provider now, so the first sign-in does not wait.
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/usersvc/usersvc/api/client"
@@ -86,7 +87,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer closeP()
 	fmt.Fprintf(stdout, "portal  %s  (issuer %s, api %s)\n", p.url, opts.issuer, opts.apiURL)
-	go p.server.SweepSessions(ctx, 10*time.Minute)
 	return serveAll(ctx, opts.log, namedServer{"portal", ln, p.server})
 }
 
@@ -140,8 +140,12 @@ type portalOptions struct {
 	scopes                   []string
 	dataDir                  string
 	log                      *slog.Logger
-	httpClient               *http.Client // to the provider; nil for the default
+	httpClient               *http.Client  // to the provider; nil for the default
+	sweepEvery               time.Duration // expired sessions are deleted this often; 0 for sweepInterval
 }
+
+// sweepInterval is how often expired sessions are deleted from disk.
+const sweepInterval = 10 * time.Minute
 
 type builtPortal struct {
 	server *portal.Server
@@ -149,8 +153,10 @@ type builtPortal struct {
 }
 
 // newPortal builds the portal for a listener at addr: its session store
-// under the data directory, the API client, the server. The returned
-// function releases the session store.
+// under the data directory, the API client, the server, and the sweep of
+// expired sessions, which it starts. The returned function stops the sweep,
+// waits for it, and only then closes the session store, so that no sweep
+// ever runs on a closed store, however serving ended.
 func newPortal(opts portalOptions, addr net.Addr) (*builtPortal, func(), error) {
 	u := opts.url
 	if u == "" {
@@ -184,7 +190,21 @@ func newPortal(opts portalOptions, addr net.Addr) (*builtPortal, func(), error) 
 		sessions.Close()
 		return nil, nil, err
 	}
-	return &builtPortal{server: srv, url: u}, func() { sessions.Close() }, nil
+	every := opts.sweepEvery
+	if every <= 0 {
+		every = sweepInterval
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	var sweeping sync.WaitGroup
+	sweeping.Go(func() { srv.SweepSessions(sweepCtx, every) })
+	closeAll := func() {
+		stopSweep()
+		sweeping.Wait()
+		if err := sessions.Close(); err != nil {
+			opts.log.Error("close session store", "error", err)
+		}
+	}
+	return &builtPortal{server: srv, url: u}, closeAll, nil
 }
 
 // defaultURL is http://localhost:<port>: localhost rather than 127.0.0.1
