@@ -59,6 +59,7 @@ type env struct {
 	idp    *httptest.Server
 	rp     *relyingParty
 	clock  *clock
+	sleeps *sleepRecorder
 	public Client // id "spa": no secret
 	conf   Client // id "portal": secret
 }
@@ -93,6 +94,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	// Forms are paced on a frozen wall clock with a sleeper that only
+	// records: tests stay fast, and see the pacing in e.sleeps.
+	e.sleeps = &sleepRecorder{}
+	wall := time.Now()
+	srv.pace.now = func() time.Time { return wall }
+	srv.pace.sleep = e.sleeps.sleep
 	idpSrv.Config.Handler = srv.Handler()
 	idpSrv.Start()
 	t.Cleanup(idpSrv.Close)
@@ -103,6 +110,27 @@ func newEnv(t *testing.T) *env {
 	rpSrv.Start()
 	t.Cleanup(rpSrv.Close)
 	return e
+}
+
+// sleepRecorder is a pacer's sleeper that records instead of sleeping.
+type sleepRecorder struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (r *sleepRecorder) sleep(_ context.Context, d time.Duration) {
+	r.mu.Lock()
+	r.d = append(r.d, d)
+	r.mu.Unlock()
+}
+
+// take returns the sleeps recorded since the last call.
+func (r *sleepRecorder) take() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := r.d
+	r.d = nil
+	return d
 }
 
 var testKeys struct {

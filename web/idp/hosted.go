@@ -158,6 +158,7 @@ func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 		s.signUpPage(w, r, ar, http.StatusBadRequest, pages.SignUp{Username: username, Errors: problems})
 		return
 	}
+	wait := s.pace.start(r.Context(), MinSignUpTime)
 	u, err := s.users.SignUp(r.Context(), email, password)
 	switch {
 	case err == nil:
@@ -166,6 +167,7 @@ func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, users.ErrExists):
 		err = s.sendExists(email, ar)
 	}
+	wait()
 	if err != nil {
 		s.internalError(w, r, "sign up", err)
 		return
@@ -244,27 +246,35 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := r.PostFormValue("username")
-	u, err := s.users.ByEmail(r.Context(), username)
-	switch {
-	case errors.Is(err, users.ErrNotFound):
-		// Nothing to send, and nothing to say about it.
-	case err != nil:
+	wait := s.pace.start(r.Context(), MinForgotTime)
+	err := s.sendResetCode(r, username)
+	wait()
+	if err != nil {
 		s.internalError(w, r, "forgot password", err)
 		return
-	default:
-		code, err := s.users.NewCode(r.Context(), u.Sub, users.PurposeReset)
-		if err == nil {
-			_, err = s.outbox.Send(u.Email, "Your password reset code",
-				"Your password reset code is\n\n"+code+"\n\nIt works once, for one hour. If you did not ask to reset your password, ignore this message.\n")
-		}
-		if err != nil {
-			s.internalError(w, r, "send reset code", err)
-			return
-		}
 	}
 	q := ar.query()
 	q.Set("username", strings.TrimSpace(username))
 	http.Redirect(w, r, "/confirmForgotPassword?"+q.Encode(), http.StatusSeeOther)
+}
+
+// sendResetCode mails a reset code if username has an account, and does
+// nothing (and says nothing) otherwise.
+func (s *Server) sendResetCode(r *http.Request, username string) error {
+	u, err := s.users.ByEmail(r.Context(), username)
+	if errors.Is(err, users.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	code, err := s.users.NewCode(r.Context(), u.Sub, users.PurposeReset)
+	if err != nil {
+		return err
+	}
+	_, err = s.outbox.Send(u.Email, "Your password reset code",
+		"Your password reset code is\n\n"+code+"\n\nIt works once, for one hour. If you did not ask to reset your password, ignore this message.\n")
+	return err
 }
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, ar authRequest, status int, v pages.Reset) {
@@ -311,10 +321,12 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.resetLocked(w, r, ar, v, until)
 		return
 	}
+	wait := s.pace.start(r.Context(), MinResetTime)
 	u, err := s.users.ByEmail(r.Context(), username)
 	if err == nil {
 		err = s.users.ResetPassword(r.Context(), u.Sub, strings.TrimSpace(r.PostFormValue("code")), password)
 	}
+	wait()
 	if errors.Is(err, users.ErrNotFound) || errors.Is(err, users.ErrBadCode) {
 		if locked, until := s.lockout.fail(name); locked {
 			s.resetLocked(w, r, ar, v, until)

@@ -61,6 +61,7 @@ type Server struct {
 	limits        grantLimits
 	lastSweep     time.Time
 	lockout       *lockout
+	pace          pacer // for the forms that must not reveal accounts by timing
 	closeOnce     sync.Once
 	closeError    error
 }
@@ -141,6 +142,7 @@ func New(cfg Config) (*Server, error) {
 		s.cookies = cookieNames{session: "idp-session", csrf: "idp-csrf"}
 	}
 	s.lockout = newLockout(s.now)
+	s.pace = newPacer(s.log)
 	if len(cfg.Clients) == 0 {
 		return nil, errors.New("no app clients configured")
 	}
