@@ -85,4 +85,3 @@ func TestPacer(t *testing.T) {
 		}
 	})
 }
-
