@@ -82,14 +82,15 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := r.PostFormValue("username")
-	name := strings.ToLower(strings.TrimSpace(username))
-	if locked, until := s.lockout.locked(name); locked {
+	name := lockoutKey(username)
+	if ok, until := s.lockout.begin(name); !ok {
 		s.lockedPage(w, r, ar, username, until)
 		return
 	}
 	u, err := s.users.Authenticate(r.Context(), username, r.PostFormValue("password"))
 	if errors.Is(err, users.ErrBadCredentials) {
-		if locked, until := s.lockout.fail(name); locked {
+		// begin counted this attempt; it may have been the one that locks.
+		if locked, until := s.lockout.locked(name); locked {
 			s.lockedPage(w, r, ar, username, until)
 			return
 		}
@@ -114,6 +115,12 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	s.log.InfoContext(r.Context(), "signed in", "sub", u.Sub, "client_id", ar.client.ClientId)
 	s.redirectWithCode(w, r, ar, sess)
 }
+
+// lockoutKey is the name failures are counted under: the sign-in name as
+// typed, trimmed and lower-cased (what users.NormalizeEmail makes of an
+// address), whether or not it is a valid address or has an account. Every
+// count and every reset of a count goes through it.
+func lockoutKey(username string) string { return strings.ToLower(strings.TrimSpace(username)) }
 
 func (s *Server) lockedPage(w http.ResponseWriter, r *http.Request, ar authRequest, username string, until time.Time) {
 	wait := max(until.Sub(s.now()).Round(time.Second), time.Second)
@@ -316,8 +323,8 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	// Wrong codes count toward the same lockout as wrong passwords: a new
 	// code can be asked for at will, so the per-code limit alone would not
 	// stop someone from guessing six digits.
-	name := strings.ToLower(strings.TrimSpace(username))
-	if locked, until := s.lockout.locked(name); locked {
+	name := lockoutKey(username)
+	if ok, until := s.lockout.begin(name); !ok {
 		s.resetLocked(w, r, ar, v, until)
 		return
 	}
@@ -328,7 +335,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	wait()
 	if errors.Is(err, users.ErrNotFound) || errors.Is(err, users.ErrBadCode) {
-		if locked, until := s.lockout.fail(name); locked {
+		if locked, until := s.lockout.locked(name); locked {
 			s.resetLocked(w, r, ar, v, until)
 			return
 		}
@@ -340,7 +347,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "reset password", err)
 		return
 	}
-	s.lockout.succeed(u.Email)
+	s.lockout.succeed(name)
 	s.log.InfoContext(r.Context(), "password reset", "sub", u.Sub)
 	s.message(w, r, http.StatusOK, "Password changed", "Your password has been changed. Sign in with your new password.",
 		pages.Link{Text: "Sign in", Href: ar.pageURL("/login")})

@@ -49,12 +49,20 @@ func (l *lockout) locked(name string) (bool, time.Time) {
 	return true, a.until
 }
 
-// fail records a failed attempt and reports whether name is now locked.
-func (l *lockout) fail(name string) (bool, time.Time) {
+// begin checks and reserves an attempt for name in one step: it reports
+// false, and until when, while name is locked; otherwise it counts the
+// attempt as a failure straight away, which succeed undoes. Counting before
+// the password is checked means parallel guesses cannot slip in between a
+// check and a count: the attempt that reaches LockoutThreshold locks the
+// name for everyone after it, whether or not it turns out right.
+func (l *lockout) begin(name string) (bool, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	a := l.m[name]
+	if a != nil && now.Before(a.until) {
+		return false, a.until
+	}
 	if a == nil || now.Sub(a.last) > lockoutForget {
 		if len(l.m) >= lockoutCap {
 			l.forgetLocked(now)
@@ -64,12 +72,11 @@ func (l *lockout) fail(name string) (bool, time.Time) {
 	}
 	a.failures++
 	a.last = now
-	if a.failures < LockoutThreshold {
-		return false, time.Time{}
+	if a.failures >= LockoutThreshold {
+		d := LockoutBase << min(a.failures-LockoutThreshold, 10)
+		a.until = now.Add(min(d, LockoutMax))
 	}
-	d := LockoutBase << min(a.failures-LockoutThreshold, 10)
-	a.until = now.Add(min(d, LockoutMax))
-	return true, a.until
+	return true, time.Time{}
 }
 
 // succeed clears name's failures.
