@@ -43,7 +43,7 @@ type testProvider struct {
 	// refreshID, when set, changes the claims of the ID token a refresh
 	// returns: a provider that misbehaves or a token that was swapped.
 	refreshID func(claims map[string]any)
-	now           func() time.Time
+	now       func() time.Time
 }
 
 type testUser struct {

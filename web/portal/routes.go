@@ -35,7 +35,7 @@ func (s *Server) routes() http.Handler {
 
 	var h http.Handler = mux
 	h = csrf.Handler(h)
-	h = s.canonicalHost(h)
+	h = CanonicalHost(s.base, h)
 	h = s.secure(h)
 	h = s.observe(h)
 	return h

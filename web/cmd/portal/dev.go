@@ -19,6 +19,7 @@ import (
 	"github.com/usersvc/usersvc/api/bolt"
 	"github.com/usersvc/usersvc/api/gateway"
 	"github.com/usersvc/usersvc/web/idp"
+	"github.com/usersvc/usersvc/web/portal"
 )
 
 // devClientID is the portal's app client at the local identity provider.
@@ -224,16 +225,8 @@ flags:
 	)
 }
 
-// canonicalHost redirects safe requests that name another host (127.0.0.1
-// for localhost, say) to the public URL, as the portal itself does: the
-// provider's cookies and its registered redirect addresses belong to one
-// name.
+// canonicalHost keeps the identity provider's server (here and in `portal
+// idp`) on its public host name, by the portal's own rule.
 func canonicalHost(base *url.URL, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Host == base.Host || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		http.Redirect(w, r, base.Scheme+"://"+base.Host+r.URL.RequestURI(), http.StatusFound)
-	})
+	return portal.CanonicalHost(base, next)
 }
