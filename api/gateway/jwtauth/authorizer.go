@@ -22,11 +22,15 @@
 // token whose signature has verified is remembered (by its exact text) for
 // as long as its key stays in the issuer's key set, so a client reusing its
 // token pays for RS256 once; every other rule is checked on every request.
+// The entry records the very key that verified it: an issuer that replaces
+// a key under the same kid revokes the tokens of the old one at the next
+// fetch.
 package jwtauth
 
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -194,12 +198,13 @@ func (a *Authorizer) Authorize(ctx context.Context, authorization string, scopes
 
 // verify checks the token's form, algorithm, key and signature, and
 // decodes its claims. A token that verified before is taken from the cache
-// as long as the key that signed it is still in the issuer's current key
-// set: a signature does not change, and verifying RS256 is most of the
+// as long as the key that verified it is still the key the issuer's current
+// key set holds for its kid (the same kid with another key is another key):
+// a signature does not change, and verifying RS256 is most of the
 // authorizer's cost. Claim rules that depend on the time are checked on
 // every request, by the caller.
 func (a *Authorizer) verify(ctx context.Context, raw string) (*verifiedToken, error) {
-	if tok := a.verified.get(raw); tok != nil && a.keys.holds(tok.kid) {
+	if tok := a.verified.get(raw); tok != nil && a.keys.holds(tok.kid, tok.key) {
 		return tok, nil
 	}
 	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
@@ -230,7 +235,7 @@ func (a *Authorizer) verify(ctx context.Context, raw string) (*verifiedToken, er
 	if err != nil {
 		return nil, invalid("the token claims are malformed")
 	}
-	tok := &verifiedToken{kid: kid, claims: claims, rendered: make(map[string]string, len(claims))}
+	tok := &verifiedToken{kid: kid, key: key, claims: claims, rendered: make(map[string]string, len(claims))}
 	for k, v := range claims {
 		tok.rendered[k] = RenderClaim(v)
 	}
@@ -244,7 +249,10 @@ func (a *Authorizer) verify(ctx context.Context, raw string) (*verifiedToken, er
 
 // verifiedToken is a token whose signature has been verified.
 type verifiedToken struct {
-	kid      string
+	kid string
+	// key verified the signature; the cache entry is good only while the
+	// key set holds this very key under kid.
+	key      *rsa.PublicKey
 	claims   map[string]any
 	rendered map[string]string
 }

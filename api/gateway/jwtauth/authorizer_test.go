@@ -436,3 +436,58 @@ func TestVerifiedTokensStillFollowTheRules(t *testing.T) {
 		}
 	})
 }
+
+func TestKeyReplacedUnderTheSameKidRevokesCachedTokens(t *testing.T) {
+	iss := testissuer.New(t)
+	clk := &clock{t: time.Now()}
+	a := newAuthorizer(t, iss, clk)
+	ctx := context.Background()
+	old := iss.SigningKey()
+	tok := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
+	if _, err := a.Authorize(ctx, tok, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The issuer replaces its key with another one under the same kid.
+	iss.Rotate(t, old.ID, true)
+	if iss.SigningKey().ID != old.ID {
+		t.Fatal("rotation changed the kid")
+	}
+	// An unknown kid, once the refresh interval has passed, refetches the
+	// key set.
+	clk.Add(jwtauth.DefaultRefreshInterval + time.Second)
+	unknown := testissuer.NewKeyCached(t)
+	unknown.ID = "unknown"
+	if _, err := a.Authorize(ctx, testissuer.SignWith(t, unknown, iss.IDToken(alice, "portal", clk.Now())), nil); err == nil {
+		t.Fatal("token of an unknown kid accepted")
+	}
+	if n := iss.JWKSFetches(); n != 2 {
+		t.Fatalf("JWKS fetched %d times, want 2", n)
+	}
+	if _, err := a.Authorize(ctx, tok, nil); err == nil {
+		t.Fatal("token signed with the replaced key accepted from the cache")
+	}
+	if _, err := a.Authorize(ctx, iss.Sign(t, iss.IDToken(alice, "portal", clk.Now())), nil); err != nil {
+		t.Fatalf("token of the new key: %v", err)
+	}
+}
+
+func TestCachedTokensSurviveARefetchOfTheSameKey(t *testing.T) {
+	iss := testissuer.New(t)
+	clk := &clock{t: time.Now()}
+	a := newAuthorizer(t, iss, clk)
+	ctx := context.Background()
+	claims := iss.IDToken(alice, "portal", clk.Now())
+	claims["exp"] = clk.Now().Add(24 * time.Hour).Unix()
+	tok := iss.Sign(t, claims)
+	if _, err := a.Authorize(ctx, tok, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Past the key age the set is fetched again and holds the same key.
+	clk.Add(jwtauth.DefaultMaxKeyAge + time.Second)
+	if _, err := a.Authorize(ctx, tok, nil); err != nil {
+		t.Fatalf("after a refetch of the same key: %v", err)
+	}
+	if n := iss.JWKSFetches(); n != 2 {
+		t.Errorf("JWKS fetched %d times, want 2", n)
+	}
+}

@@ -57,7 +57,8 @@ type KeySet struct {
 	maxAge, refresh, retry time.Duration
 
 	mu        sync.Mutex
-	keys      map[string]*rsa.PublicKey
+	keys      map[string]*rsa.PublicKey // nil when too old to trust
+	lastKeys  map[string]*rsa.PublicKey // the last set fetched, even if too old
 	fetchedAt time.Time     // last successful fetch
 	triedAt   time.Time     // last fetch attempt, successful or not
 	inflight  chan struct{} // closed when the running fetch ends
@@ -145,7 +146,14 @@ func (ks *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 		if err != nil {
 			ks.log.LogAttrs(ctx, slog.LevelWarn, "fetch issuer keys", slog.String("issuer", ks.issuer), slog.String("error", err.Error()))
 		} else {
-			ks.keys, ks.fetchedAt = keys, ks.now()
+			// A key that did not change keeps its identity, so that tokens
+			// it verified stay cached (holds compares pointers).
+			for kid, k := range keys {
+				if prev := ks.lastKeys[kid]; prev != nil && prev.Equal(k) {
+					keys[kid] = prev
+				}
+			}
+			ks.keys, ks.lastKeys, ks.fetchedAt = keys, keys, ks.now()
 		}
 		ks.inflight = nil
 		close(done)
@@ -154,16 +162,16 @@ func (ks *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	}
 }
 
-// holds reports whether kid is in the current key set and the set is
-// still fresh enough to trust. It never fetches.
-func (ks *KeySet) holds(kid string) bool {
+// holds reports whether the current key set, still fresh enough to trust,
+// holds key itself under kid. A kid alone is not enough: an issuer may
+// publish another key under a kid it used before. It never fetches.
+func (ks *KeySet) holds(kid string, key *rsa.PublicKey) bool {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if ks.keys == nil || ks.now().Sub(ks.fetchedAt) >= ks.maxAge {
 		return false
 	}
-	_, ok := ks.keys[kid]
-	return ok
+	return key != nil && ks.keys[kid] == key
 }
 
 // fetch finds the JWKS through discovery (once) and fetches it.
