@@ -72,6 +72,9 @@ type tokenRequest struct {
 	clientID     string
 	clientSecret string
 	basic        bool // the client authenticated with HTTP Basic
+	// rawID and rawSecret are the Basic credentials as sent, before
+	// form-decoding (see parseTokenRequest).
+	rawID, rawSecret string
 }
 
 // parseTokenRequest reads a token or revocation request: a POST with an
@@ -106,21 +109,21 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, *o
 	tr.clientID = f.Get("client_id")
 	tr.clientSecret = f.Get("client_secret")
 	if _, ok := r.Header["Authorization"]; ok {
-		id, secret, ok := r.BasicAuth()
+		rawID, rawSecret, ok := r.BasicAuth()
 		if !ok {
 			return tr, errInvalidClient
 		}
-		// Basic credentials are form-encoded first (RFC 6749 section 2.3.1).
-		if id, err = url.QueryUnescape(id); err != nil {
-			return tr, errInvalidClient
-		}
-		if secret, err = url.QueryUnescape(secret); err != nil {
-			return tr, errInvalidClient
-		}
-		if tr.clientSecret != "" || (tr.clientID != "" && tr.clientID != id) {
+		// RFC 6749 section 2.3.1 has the client form-encode its id and
+		// secret before Basic encoding, and x/oauth2 does; curl -u and many
+		// other clients do not. Both forms are kept: the decoded one (the
+		// raw one when it does not decode) and the raw one, and
+		// authenticateClient accepts either.
+		id, secret := formDecode(rawID), formDecode(rawSecret)
+		if tr.clientSecret != "" || (tr.clientID != "" && tr.clientID != id && tr.clientID != rawID) {
 			return tr, errInvalidRequest
 		}
 		tr.clientID, tr.clientSecret, tr.basic = id, secret, true
+		tr.rawID, tr.rawSecret = rawID, rawSecret
 	}
 	if tr.clientID == "" {
 		return tr, errInvalidClient
@@ -128,10 +131,23 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, *o
 	return tr, nil
 }
 
+// formDecode undoes application/x-www-form-urlencoded encoding, or returns
+// v as it is when it is not validly encoded.
+func formDecode(v string) string {
+	if d, err := url.QueryUnescape(v); err == nil {
+		return d
+	}
+	return v
+}
+
 // authenticateClient checks the client's credentials: a confidential client
-// must present its secret, a public one must present none.
+// must present its secret, a public one must present none. Basic
+// credentials match in their form-decoded or their raw form.
 func (s *Server) authenticateClient(tr tokenRequest) (*client, *oauthError) {
 	c, ok := s.client(tr.clientID)
+	if !ok && tr.basic {
+		c, ok = s.client(tr.rawID)
+	}
 	if !ok {
 		return nil, errInvalidClient
 	}
@@ -141,9 +157,20 @@ func (s *Server) authenticateClient(tr tokenRequest) (*client, *oauthError) {
 		}
 		return c, nil
 	}
-	// Comparing digests keeps the time independent of the secret's length.
-	got, want := sha256.Sum256([]byte(tr.clientSecret)), sha256.Sum256([]byte(c.ClientSecret))
-	if tr.clientSecret == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+	if tr.clientSecret == "" {
+		return nil, errInvalidClient
+	}
+	// Both forms are always compared, and digests are compared rather than
+	// the secrets, so the time depends on neither which form matched nor
+	// the secret's length.
+	want := sha256.Sum256([]byte(c.ClientSecret))
+	decoded := sha256.Sum256([]byte(tr.clientSecret))
+	match := subtle.ConstantTimeCompare(decoded[:], want[:])
+	if tr.basic {
+		raw := sha256.Sum256([]byte(tr.rawSecret))
+		match |= subtle.ConstantTimeCompare(raw[:], want[:])
+	}
+	if match != 1 {
 		return nil, errInvalidClient
 	}
 	return c, nil
@@ -383,8 +410,9 @@ func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request"})
 		return
 	}
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
+	// The scheme is case-insensitive (RFC 7235 section 2.1).
+	scheme, raw, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
 		deny()
 		return
 	}

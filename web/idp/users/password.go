@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -91,8 +90,10 @@ const (
 const cognitoSymbols = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- "
 
 // CheckPassword applies Cognito's default password policy: 8 to 256
-// characters with an upper-case letter, a lower-case letter, a digit and a
-// symbol; no leading or trailing space. It returns the message of every rule
+// characters with an upper-case letter (A-Z), a lower-case letter (a-z), a
+// digit (0-9) and one of Cognito's symbols (cognitoSymbols); no leading or
+// trailing space. Other characters are allowed and count toward the length
+// only. It returns the message of every rule
 // broken, none when the password is acceptable.
 func CheckPassword(p string) []string {
 	var errs []string
@@ -106,9 +107,11 @@ func CheckPassword(p string) []string {
 	var upper, lower, digit, symbol bool
 	for _, r := range p {
 		switch {
-		case r >= 'A' && r <= 'Z', unicode.IsUpper(r):
+		// Basic Latin only, as Cognito counts: "Ä" or "Ж" is a character
+		// toward the length but neither an upper- nor a lower-case letter.
+		case r >= 'A' && r <= 'Z':
 			upper = true
-		case r >= 'a' && r <= 'z', unicode.IsLower(r):
+		case r >= 'a' && r <= 'z':
 			lower = true
 		case r >= '0' && r <= '9':
 			digit = true

@@ -227,6 +227,18 @@ func TestCheckPassword(t *testing.T) {
 		{"Password!!", []string{PasswordDigit}},
 		{"Password00", []string{PasswordSymbol}},
 		{" Passw0rd", []string{PasswordSpacing}},
+		// Only basic Latin letters and ASCII digits count, as in Cognito.
+		{"ÄBCDEFG1!a", nil},
+		{"Äbcdefg1!", []string{PasswordUpper}},
+		{"PASSWÖRT1!", []string{PasswordLower}},
+		{"ПАРОЛЬ-пароль1", []string{PasswordUpper, PasswordLower}},
+		{"Password١!", []string{PasswordDigit}},
+		{"Passw0rd§", []string{PasswordSymbol}},
+		{"Passw0rd€", []string{PasswordSymbol}},
+		{"Pass w0rd", nil},
+		{"Passw0rd^", nil},
+		{"Passw0rd`", nil},
+		{"Passw0rd=", nil},
 	} {
 		if got := CheckPassword(c.pw); !slices.Equal(got, c.want) {
 			t.Errorf("CheckPassword(%q) = %q, want %q", c.pw, got, c.want)
