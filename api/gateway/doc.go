@@ -18,7 +18,11 @@
 //     lambda.NewHandler(...).Invoke, so that only what survives JSON reaches
 //     the function, as in Lambda. A function error, panic or malformed
 //     response is 500 {"message":"Internal Server Error"}; a function still
-//     running at the route's timeout is 503 {"message":"Service Unavailable"}.
+//     running at the route's timeout (30 s unless configured: API
+//     Gateway's integration timeout, not the function's Lambda timeout; see
+//     DefaultTimeout) is 503 {"message":"Service Unavailable"}. Its
+//     concurrency slot is freed then, as Lambda frees a timed-out
+//     invocation's, and its environment is never used again.
 //
 // Functions run in warm "execution environments" as in Lambda: each runs
 // one invocation at a time, and a panic discards it.

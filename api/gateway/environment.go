@@ -20,7 +20,14 @@ type environment struct {
 	handler lambda.Handler
 	jobs    chan invocation
 	state   atomic.Int32 // envIdle, envBusy or envGone
+	// abandoned is set when an invocation outlives its timeout: the
+	// environment then ends when the function returns, never reused, as
+	// Lambda discards an environment whose invocation it had to stop.
+	abandoned atomic.Bool
 }
+
+// abandon retires env once its current invocation returns.
+func (env *environment) abandon() { env.abandoned.Store(true) }
 
 const (
 	envIdle int32 = iota
@@ -40,7 +47,7 @@ type invocation struct {
 	// done receives the result; it must have room for it, as nobody
 	// listens any more after a timeout.
 	done chan<- invokeResult
-	// finished runs when the function has returned or panicked.
+	// finished, when set, runs when the function has returned or panicked.
 	finished func()
 }
 
@@ -82,14 +89,15 @@ func (p *environments) get() *environment {
 }
 
 // run serves invocations until the environment idles out, the pool is
-// full, or the function panics (a crashed runtime is not reused).
+// full, the function panics (a crashed runtime is not reused) or outlives
+// its timeout.
 func (env *environment) run(p *environments) {
 	timer := time.NewTimer(envIdleTimeout)
 	defer timer.Stop()
 	for {
 		select {
 		case inv := <-env.jobs:
-			if !env.invoke(inv) {
+			if !env.invoke(inv) || env.abandoned.Load() {
 				env.state.Store(envGone)
 				return
 			}
@@ -112,16 +120,25 @@ func (env *environment) run(p *environments) {
 }
 
 // invoke runs one invocation and reports whether the environment survived.
-func (env *environment) invoke(inv invocation) (ok bool) {
-	defer inv.finished()
+// The slot is freed before the result is handed over, so that the caller's
+// next request finds it free.
+func (env *environment) invoke(inv invocation) bool {
+	res, ok := env.call(inv)
+	if inv.finished != nil {
+		inv.finished()
+	}
+	inv.done <- res
+	return ok
+}
+
+// call runs the function, turning a panic into an error.
+func (env *environment) call(inv invocation) (res invokeResult, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			inv.done <- invokeResult{err: fmt.Errorf("function panicked: %v", p)}
-			ok = false
+			res, ok = invokeResult{err: fmt.Errorf("function panicked: %v", p)}, false
 		}
 	}()
 	out, err := env.handler.Invoke(inv.ctx, inv.payload)
 	// The handler's output buffer is reused on its next invocation: copy.
-	inv.done <- invokeResult{out: bytes.Clone(out), err: err}
-	return true
+	return invokeResult{out: bytes.Clone(out), err: err}, true
 }

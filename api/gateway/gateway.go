@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +25,16 @@ import (
 const (
 	// MaxBodyBytes is the largest request body (10 MB); larger ones get 413.
 	MaxBodyBytes = 10 << 20
-	// DefaultTimeout is a route's integration timeout, HTTP API's maximum.
+	// DefaultTimeout is a route's integration timeout: HTTP API's default
+	// and maximum. A function still running then is answered 503
+	// {"message":"Service Unavailable"}, as API Gateway answers it.
+	//
+	// It is not the function's own Lambda timeout, which the gateway does
+	// not model: a deployed function stopped by Lambda at its timeout
+	// (terraform's lambda_timeout_seconds, 10 s by default, at most 30 s)
+	// is a function error, which API Gateway answers 500. Set
+	// Config.Timeout to the function timeout to see a slow function fail
+	// locally when it would fail in AWS (with 503 rather than 500).
 	DefaultTimeout = 30 * time.Second
 )
 
@@ -71,7 +81,9 @@ type Config struct {
 	// MaxConcurrency bounds the invocations in flight per route, like a
 	// function's reserved concurrency; 0 means unbounded.
 	MaxConcurrency int
-	// Timeout is every route's integration timeout; 0 means DefaultTimeout.
+	// Timeout is every route's integration timeout; 0 means DefaultTimeout
+	// (30 s). See DefaultTimeout for how it relates to the Lambda function
+	// timeout.
 	Timeout time.Duration
 	// RouteTimeouts overrides Timeout per route key ("GET /user").
 	RouteTimeouts map[string]time.Duration
@@ -342,13 +354,19 @@ func (g *Gateway) invoke(ctx context.Context, rt *route, ev *event, reqID string
 	defer cancel()
 	done := make(chan invokeResult, 1)
 	env := rt.envs.get()
-	// The concurrency slot is held until the function returns, even past
-	// a timeout, as a Lambda execution environment is.
+	// The concurrency slot is freed when the function returns or when the
+	// timeout ends the invocation, whichever comes first: Lambda frees a
+	// timed-out invocation's concurrency, so a function that ignores its
+	// context must not make the route answer 429 for good.
+	var release func()
+	if rt.slots != nil {
+		release = sync.OnceFunc(rt.release)
+	}
 	env.jobs <- invocation{
 		ctx:      lambdaContext(ctx, reqID, rt),
 		payload:  payload,
 		done:     done,
-		finished: func() { g.release(rt) },
+		finished: release,
 	}
 	select {
 	case res := <-done:
@@ -361,14 +379,22 @@ func (g *Gateway) invoke(ctx context.Context, rt *route, ev *event, reqID string
 		}
 		return resp, gatewayAnswer{}, ""
 	case <-ctx.Done():
+		// Lambda would stop the function here. A goroutine cannot be
+		// stopped, so the function is left to finish on its own in an
+		// environment that is never used again.
+		env.abandon()
+		if release != nil {
+			release()
+		}
+		g.log.LogAttrs(ctx, slog.LevelWarn, "invocation abandoned at its timeout; its environment is retired",
+			slog.String("request_id", reqID), slog.String("route", rt.Key), slog.Duration("timeout", rt.timeout))
 		return nil, msgUnavailable, fmt.Sprintf("function timed out after %s", rt.timeout)
 	}
 }
 
-func (g *Gateway) release(rt *route) {
-	if rt.slots != nil {
-		<-rt.slots
-	}
+// release frees a concurrency slot taken for an invocation.
+func (rt *route) release() {
+	<-rt.slots
 }
 
 // writeResponse turns a function response into the HTTP response.

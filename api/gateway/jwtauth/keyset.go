@@ -59,9 +59,9 @@ type KeySet struct {
 	mu        sync.Mutex
 	keys      map[string]*rsa.PublicKey // nil when too old to trust
 	lastKeys  map[string]*rsa.PublicKey // the last set fetched, even if too old
-	fetchedAt time.Time     // last successful fetch
-	triedAt   time.Time     // last fetch attempt, successful or not
-	inflight  chan struct{} // closed when the running fetch ends
+	fetchedAt time.Time                 // last successful fetch
+	triedAt   time.Time                 // last fetch attempt, successful or not
+	inflight  chan struct{}             // closed when the running fetch ends
 }
 
 func newKeySet(cfg Config) *KeySet {
