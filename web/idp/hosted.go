@@ -362,16 +362,20 @@ func (s *Server) resetLocked(w http.ResponseWriter, r *http.Request, ar authRequ
 
 // logout is GET /logout: end the provider session and go back to the
 // client's registered logout_uri, or (given redirect_uri and
-// response_type instead) to the sign-in page, as Cognito's does.
+// response_type instead) to the sign-in page, as Cognito's does. In the
+// second form only the client and its redirect_uri are checked here (the
+// redirect_uri exactly, like every other); the rest of the authorization
+// request, PKCE included, is carried to the sign-in page unchanged and
+// checked there, as /oauth2/authorize checks it.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	c, ok := s.client(q.Get("client_id"))
-	if !ok {
+	if !ok || len(q["client_id"]) > 1 {
 		s.badRequest(w, r, "The application that sent you here is not registered with this identity provider (unknown client_id).")
 		return
 	}
 	if lu := q.Get("logout_uri"); lu != "" || q.Get("redirect_uri") == "" {
-		if !slices.Contains(c.LogoutURLs, lu) {
+		if !slices.Contains(c.LogoutURLs, lu) || len(q["logout_uri"]) > 1 {
 			s.badRequest(w, r, "The application asked to return to a URL that is not registered as its sign-out URL (logout_uri mismatch).")
 			return
 		}
@@ -379,13 +383,18 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, lu, http.StatusFound)
 		return
 	}
-	ar, e := s.parseAuthRequest(q)
-	if e != nil {
-		s.fail(w, r, ar, e)
+	if !slices.Contains(c.CallbackURLs, q.Get("redirect_uri")) || len(q["redirect_uri"]) > 1 {
+		s.badRequest(w, r, "The application asked to return to a URL that is not registered for it (redirect_uri mismatch).")
 		return
 	}
 	s.endSession(w, r)
-	http.Redirect(w, r, ar.pageURL("/login"), http.StatusFound)
+	carried := url.Values{}
+	for _, p := range authParams {
+		if v, ok := q[p]; ok {
+			carried[p] = v
+		}
+	}
+	http.Redirect(w, r, "/login?"+carried.Encode(), http.StatusFound)
 }
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
