@@ -8,12 +8,15 @@
 //  2. CORS preflight, answered by the gateway itself when CORS is configured;
 //  3. routing from the route table: an unknown path, or a method the path
 //     does not have, is 404 {"message":"Not Found"};
-//  4. the 10 MB body limit (413);
+//  4. a declared Content-Length over 10 MB (413), refused before any work;
 //  5. the JWT authorizer of package jwtauth (401 {"message":"Unauthorized"}
 //     with a www-authenticate header in API Gateway's form; 403
-//     {"message":"Forbidden"} for a valid token without a route scope);
-//  6. the route's concurrency limit (429);
-//  7. the integration: the request becomes a format 2.0 event, is encoded
+//     {"message":"Forbidden"} for a valid token without a route scope).
+//     The token is the Authorization header, several of them joined with
+//     commas as API Gateway joins repeated headers (so they fail);
+//  6. the body, read only now and only up to 10 MB (413 past it);
+//  7. the route's concurrency limit (429);
+//  8. the integration: the request becomes a format 2.0 event, is encoded
 //     to JSON and handed to the function through aws-lambda-go's own
 //     lambda.NewHandler(...).Invoke, so that only what survives JSON reaches
 //     the function, as in Lambda. A function error, panic or malformed

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -270,12 +271,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.route = rt
-	body, ans, ok := readBody(r)
-	if !ok {
-		g.answer(w, r, ans)
+	// A declared length over the limit is refused before anything else:
+	// it costs nothing. The body itself is read only once the authorizer
+	// has passed the request, so that no unauthenticated client can make
+	// the gateway buffer 10 MB.
+	if r.ContentLength > MaxBodyBytes {
+		g.answer(w, r, msgTooLarge)
 		return
 	}
-	res, err := g.auth.Authorize(r.Context(), r.Header.Get("Authorization"), rt.Scopes)
+	res, err := g.auth.Authorize(r.Context(), joinedHeader(r.Header, "Authorization"), rt.Scopes)
 	if err != nil {
 		var aerr *jwtauth.Error
 		if errors.As(err, &aerr) {
@@ -288,6 +292,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.answer(w, r, msgUnauthorized)
+		return
+	}
+	body, ans, ok := readBody(r)
+	if !ok {
+		g.answer(w, r, ans)
 		return
 	}
 	if rt.slots != nil {
@@ -309,6 +318,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.writeResponse(w, r, resp)
+}
+
+// joinedHeader is the value of a header as API Gateway sees it: repeated
+// headers joined with commas, as in payload format 2.0. Several
+// Authorization headers therefore make one token that does not verify.
+// name must be in canonical form.
+func joinedHeader(h http.Header, name string) string {
+	v := h[name]
+	if len(v) == 1 {
+		return v[0]
+	}
+	return strings.Join(v, ",")
 }
 
 // readBody reads the request body, refusing it past MaxBodyBytes.

@@ -3,7 +3,9 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,5 +48,81 @@ func TestTimeoutFreesTheConcurrencySlot(t *testing.T) {
 	defer logs.mu.Unlock()
 	if out := logs.w.(*bytes.Buffer).String(); !strings.Contains(out, "abandoned") {
 		t.Errorf("no log of the abandoned invocation in %q", out)
+	}
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestBodyIsReadOnlyForAuthorizedRequests checks that the gateway reads
+// no body before the authorizer has passed the request, so that an
+// unauthenticated client cannot make it buffer 10 MB, and that a declared
+// Content-Length over the limit is refused before anything else.
+func TestBodyIsReadOnlyForAuthorizedRequests(t *testing.T) {
+	f := newFixture(t)
+	tok := f.idToken(t, alice)
+	tests := []struct {
+		name          string
+		auth          string
+		contentLength int64 // -1: unknown, as with chunked encoding
+		size          int
+		status        int
+		message       string
+		wantRead      bool
+	}{
+		{"no token, streamed body", "", -1, 1 << 20, 401, "Unauthorized", false},
+		{"bad token, streamed body", "Bearer a.b.c", -1, 1 << 20, 401, "Unauthorized", false},
+		{"no token, declared over the limit", "", gateway.MaxBodyBytes + 1, 16, 413, "Request Entity Too Large", false},
+		{"valid token, declared over the limit", "Bearer " + tok, gateway.MaxBodyBytes + 1, 16, 413, "Request Entity Too Large", false},
+		{"valid token, streamed over the limit", "Bearer " + tok, -1, gateway.MaxBodyBytes + 1, 413, "Request Entity Too Large", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := &countingReader{r: bytes.NewReader(bytes.Repeat([]byte("a"), tt.size))}
+			r := httptest.NewRequest("POST", "/user", body)
+			r.ContentLength = tt.contentLength
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			f.gw.ServeHTTP(w, r)
+			assertAnswer(t, w, tt.status, tt.message)
+			if read := body.n.Load() > 0; read != tt.wantRead {
+				t.Errorf("body read: %d bytes", body.n.Load())
+			}
+		})
+	}
+	if n := f.fn.calls.Load(); n != 0 {
+		t.Errorf("function called %d times", n)
+	}
+}
+
+// TestRepeatedAuthorizationHeaders checks that several Authorization
+// headers are joined with commas, as API Gateway joins every repeated
+// header, so that the token is not any one of them and is refused.
+func TestRepeatedAuthorizationHeaders(t *testing.T) {
+	f := newFixture(t)
+	tok := f.idToken(t, alice)
+	r := httptest.NewRequest("GET", "/user?UserId=a", nil)
+	r.Header.Add("Authorization", "Bearer "+tok)
+	r.Header.Add("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	f.gw.ServeHTTP(w, r)
+	assertAnswer(t, w, 401, "Unauthorized")
+	if n := f.fn.calls.Load(); n != 0 {
+		t.Errorf("function called %d times", n)
+	}
+	// One header still passes.
+	if w := f.do(t, "GET", "/user?UserId=a", tok, nil); w.Code != 200 {
+		t.Errorf("one header: %d %s", w.Code, w.Body)
 	}
 }
