@@ -137,24 +137,24 @@ variable "cognito_domain_prefix" {
 }
 
 variable "callback_urls" {
-  description = "Where Cognito may send the authorization code: the portal's /auth/callback. HTTPS, except on localhost."
+  description = "Where Cognito may send the authorization code: the portal's /auth/callback. HTTPS, or plain HTTP on localhost only (Cognito refuses http://127.0.0.1 and any other http:// host)."
   type        = list(string)
   default     = ["http://localhost:8080/auth/callback"]
 
   validation {
-    condition     = length(var.callback_urls) > 0 && alltrue([for u in var.callback_urls : can(regex("^(https://[^/\\s#]+|http://(localhost|127\\.0\\.0\\.1)(:[0-9]+)?)(/[^\\s#]*)?$", u))])
-    error_message = "Give at least one callback URL; each must be https:// (or http:// on localhost) and have no fragment."
+    condition     = length(var.callback_urls) > 0 && alltrue([for u in var.callback_urls : can(regex("^(https://[^/\\s#]+|http://localhost(:[0-9]{1,5})?)(/[^\\s#]*)?$", u))])
+    error_message = "Give at least one callback URL; each must be https://..., or http://localhost[:port][/path] (Cognito allows plain http on localhost only, not on 127.0.0.1), with no fragment."
   }
 }
 
 variable "logout_urls" {
-  description = "Where Cognito may send the browser after sign-out: the portal's home page. HTTPS, except on localhost."
+  description = "Where Cognito may send the browser after sign-out: the portal's home page. HTTPS, or plain HTTP on localhost only."
   type        = list(string)
   default     = ["http://localhost:8080/"]
 
   validation {
-    condition     = alltrue([for u in var.logout_urls : can(regex("^(https://[^/\\s#]+|http://(localhost|127\\.0\\.0\\.1)(:[0-9]+)?)(/[^\\s#]*)?$", u))])
-    error_message = "Each logout URL must be https:// (or http:// on localhost) and have no fragment."
+    condition     = alltrue([for u in var.logout_urls : can(regex("^(https://[^/\\s#]+|http://localhost(:[0-9]{1,5})?)(/[^\\s#]*)?$", u))])
+    error_message = "Each logout URL must be https://..., or http://localhost[:port][/path] (Cognito allows plain http on localhost only, not on 127.0.0.1), with no fragment."
   }
 }
 
