@@ -28,7 +28,8 @@
 //     invocation's, and its environment is never used again.
 //
 // Functions run in warm "execution environments" as in Lambda: each runs
-// one invocation at a time, and a panic discards it.
+// one invocation at a time, and a panic or a timeout discards it. Idle
+// environments end after a minute, or at once when the Gateway is closed.
 //
 // Every response carries an apigw-requestid header, and one line per
 // request goes to the access log in the seed's JSON format.
@@ -46,6 +47,9 @@
 //	})
 //	if err != nil { ... }
 //	srv := &http.Server{Addr: "127.0.0.1:3000", Handler: gw}
+//	...
+//	srv.Shutdown(ctx) // let requests in flight finish
+//	gw.Close()        // then end the warm environments' goroutines
 //
 // New contacts nothing: the issuer's discovery document and keys are
 // fetched on the first request that needs them, so the gateway may start

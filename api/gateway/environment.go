@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,12 +61,33 @@ type invokeResult struct {
 type environments struct {
 	newHandler func() lambda.Handler
 	idle       chan *environment
+	// closed is closed by close: idle environments end, busy ones end
+	// after their invocation.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func newEnvironments(h any) *environments {
 	return &environments{
 		newHandler: func() lambda.Handler { return lambda.NewHandler(h) },
 		idle:       make(chan *environment, maxIdleEnvs),
+		closed:     make(chan struct{}),
+	}
+}
+
+// close retires every environment: idle ones end now, busy ones when
+// their invocation returns. An environment started afterwards serves its
+// one invocation and ends.
+func (p *environments) close() {
+	p.closeOnce.Do(func() { close(p.closed) })
+}
+
+func (p *environments) isClosed() bool {
+	select {
+	case <-p.closed:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -89,15 +111,15 @@ func (p *environments) get() *environment {
 }
 
 // run serves invocations until the environment idles out, the pool is
-// full, the function panics (a crashed runtime is not reused) or outlives
-// its timeout.
+// full or closed, the function panics (a crashed runtime is not reused) or
+// the invocation outlives its timeout.
 func (env *environment) run(p *environments) {
 	timer := time.NewTimer(envIdleTimeout)
 	defer timer.Stop()
 	for {
 		select {
 		case inv := <-env.jobs:
-			if !env.invoke(inv) || env.abandoned.Load() {
+			if !env.invoke(inv) || env.abandoned.Load() || p.isClosed() {
 				env.state.Store(envGone)
 				return
 			}
@@ -115,6 +137,14 @@ func (env *environment) run(p *environments) {
 			}
 			// Claimed by get just now: its invocation is on the way.
 			timer.Reset(envIdleTimeout)
+		case <-p.closed:
+			if env.state.CompareAndSwap(envIdle, envGone) {
+				return
+			}
+			// Claimed by get just now: serve that last invocation.
+			env.invoke(<-env.jobs)
+			env.state.Store(envGone)
+			return
 		}
 	}
 }

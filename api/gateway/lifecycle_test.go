@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,4 +127,84 @@ func TestRepeatedAuthorizationHeaders(t *testing.T) {
 	if w := f.do(t, "GET", "/user?UserId=a", tok, nil); w.Code != 200 {
 		t.Errorf("one header: %d %s", w.Code, w.Body)
 	}
+}
+
+// TestCloseEndsWarmEnvironments checks that Close ends the goroutines of
+// warm environments at once, rather than a minute later, and that
+// requests after Close are answered 503 without calling the function.
+func TestCloseEndsWarmEnvironments(t *testing.T) {
+	const n = 8
+	arrived := make(chan struct{}, n)
+	proceed := make(chan struct{})
+	var calls atomic.Int64
+	f := newFixture(t, func(c *gateway.Config) {
+		c.Functions = map[string]any{"get_user": func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			if calls.Add(1) <= n {
+				arrived <- struct{}{}
+				<-proceed
+			}
+			return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+		}}
+	})
+	tok := f.idToken(t, alice)
+	// Fetch the keys first, so that the issuer's connections are counted
+	// in the baseline rather than taken for environments.
+	if w := f.do(t, "POST", "/user", tok, strings.NewReader(`{}`)); w.Code != 200 {
+		t.Fatalf("warm-up: %d", w.Code)
+	}
+	f.iss.Client().CloseIdleConnections()
+	base := settledGoroutines(t, -1)
+
+	// n requests at once: n environments, warm once they are done.
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if w := f.do(t, "GET", "/user?UserId=a", tok, nil); w.Code != 200 {
+				t.Errorf("status %d", w.Code)
+			}
+		})
+	}
+	for range n {
+		<-arrived
+	}
+	close(proceed)
+	wg.Wait()
+	if got := runtime.NumGoroutine(); got < base+n {
+		t.Fatalf("%d goroutines with %d warm environments, baseline %d", got, n, base)
+	}
+
+	if err := f.gw.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := f.gw.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if got := settledGoroutines(t, base); got > base {
+		t.Errorf("%d goroutines after Close, want at most the baseline %d", got, base)
+	}
+	before := calls.Load()
+	assertAnswer(t, f.do(t, "GET", "/user?UserId=a", tok, nil), 503, "Service Unavailable")
+	if calls.Load() != before {
+		t.Error("function called after Close")
+	}
+	if got := settledGoroutines(t, base); got > base {
+		t.Errorf("%d goroutines after a request to a closed gateway, baseline %d", got, base)
+	}
+}
+
+// settledGoroutines polls runtime.NumGoroutine for up to two seconds
+// until it is at most want (or, with want < 0, until it stops changing),
+// and returns the last count.
+func settledGoroutines(t *testing.T, want int) int {
+	t.Helper()
+	last := runtime.NumGoroutine()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		got := runtime.NumGoroutine()
+		if (want >= 0 && got <= want) || (want < 0 && got == last) {
+			return got
+		}
+		last = got
+	}
+	return last
 }

@@ -45,6 +45,18 @@ func newRouter(routes []*route) (*router, error) {
 	return rt, nil
 }
 
+// all returns every route.
+func (rt *router) all() []*route {
+	out := make([]*route, 0, len(rt.exact)+len(rt.params))
+	for _, r := range rt.exact {
+		out = append(out, r)
+	}
+	for _, p := range rt.params {
+		out = append(out, p.r)
+	}
+	return out
+}
+
 // match returns the route for method and path and its path parameters.
 func (rt *router) match(method, path string) (*route, map[string]string, bool) {
 	if r, ok := rt.exact[method+" "+path]; ok {
