@@ -228,10 +228,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Issuer returns the issuer identifier: <URL>/<PoolID>.
 func (s *Server) Issuer() string { return s.issuer }
 
-// URL returns the provider's public origin (where the Hosted UI and the
-// OAuth 2.0 endpoints are).
-func (s *Server) URL() string { return s.origin }
-
 // GeneratedAdminPassword returns the admin password generated at start-up
 // and true, or "" and false when none was (the account existed already or
 // Config.AdminPassword was set). Show it once; it is never stored in clear.
@@ -243,8 +239,8 @@ func (s *Server) GeneratedAdminPassword() (string, bool) {
 // provider sent (verification links, reset codes).
 func (s *Server) Outbox() *outbox.Outbox { return s.outbox }
 
-// Users returns the user pool, for tools and tests that create accounts or
-// put them in groups directly.
+// Users returns the user pool, for tests and tools that check or create
+// accounts directly; the provider's own handlers never need it.
 func (s *Server) Users() *users.Store { return s.users }
 
 // RotateKeys replaces both signing keys. Tokens signed with the old ones

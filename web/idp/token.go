@@ -24,8 +24,6 @@ type oauthError struct {
 	code   string
 }
 
-func (e *oauthError) Error() string { return e.code }
-
 var (
 	errInvalidRequest       = &oauthError{http.StatusBadRequest, "invalid_request"}
 	errInvalidClient        = &oauthError{http.StatusUnauthorized, "invalid_client"}

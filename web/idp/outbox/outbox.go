@@ -150,14 +150,6 @@ func (o *Outbox) List() ([]Message, error) {
 	return ms, nil
 }
 
-// Get returns the message with this ID.
-func (o *Outbox) Get(id string) (Message, error) {
-	if id == "" || strings.ContainsAny(id, `/\.`) {
-		return Message{}, os.ErrNotExist
-	}
-	return o.read(id)
-}
-
 func (o *Outbox) read(id string) (Message, error) {
 	f, err := os.Open(filepath.Join(o.dir, id+".eml"))
 	if err != nil {
@@ -193,7 +185,8 @@ func (o *Outbox) read(id string) (Message, error) {
 }
 
 // Latest returns the newest message to the address (compared without
-// regard to case), or os.ErrNotExist.
+// regard to case), or os.ErrNotExist. The provider never calls it: it is
+// for tests and tools that read what was sent.
 func (o *Outbox) Latest(to string) (Message, error) {
 	ms, err := o.List()
 	if err != nil {
@@ -208,7 +201,9 @@ func (o *Outbox) Latest(to string) (Message, error) {
 }
 
 // VerificationLink returns the link in the newest message to the address
-// that contains one with the given path (for example "/confirmUser").
+// that contains one with the given path (for example "/confirmUser"). The
+// provider never calls it: it is for tests and tools (web/cmd/portal's
+// end-to-end test opens the verification link with it).
 func (o *Outbox) VerificationLink(to, path string) (string, error) {
 	ms, err := o.List()
 	if err != nil {

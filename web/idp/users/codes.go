@@ -97,17 +97,19 @@ func (s *Store) NewCode(ctx context.Context, sub string, p Purpose) (string, err
 	return secret, nil
 }
 
-// UseCode consumes sub's code for purpose p. It returns ErrBadCode when there
-// is no such code, it has expired, the account's password changed since it
-// was issued, or secret is wrong; wrong guesses count, and the code is gone
-// after MaxCodeAttempts of them or one right one.
-func (s *Store) UseCode(ctx context.Context, sub string, p Purpose, secret string) error {
+// useCode consumes sub's code for purpose p without changing the account.
+// It returns ErrBadCode when there is no such code, it has expired, the
+// account's password changed since it was issued, or secret is wrong; wrong
+// guesses count, and the code is gone after MaxCodeAttempts of them or one
+// right one. (The provider itself always consumes a code together with
+// what it proves: ConfirmWithCode, ResetPassword.)
+func (s *Store) useCode(ctx context.Context, sub string, p Purpose, secret string) error {
 	return s.withCode(ctx, sub, p, secret, nil)
 }
 
 // ConfirmWithCode consumes sub's confirmation code and confirms the account
 // in one transaction, so no change of password can slip in between the check
-// and the confirmation. Errors are UseCode's.
+// and the confirmation. Errors are useCode's.
 func (s *Store) ConfirmWithCode(ctx context.Context, sub, secret string) error {
 	return s.withCode(ctx, sub, PurposeConfirm, secret, func(r *record) error {
 		r.Status, r.EmailVerified = Confirmed, true
@@ -117,7 +119,7 @@ func (s *Store) ConfirmWithCode(ctx context.Context, sub, secret string) error {
 
 // ResetPassword consumes sub's reset code and, in the same transaction, sets
 // the new password and confirms the account (the code proved the mailbox).
-// Errors are UseCode's; the caller checks the password policy first.
+// Errors are useCode's; the caller checks the password policy first.
 func (s *Store) ResetPassword(ctx context.Context, sub, secret, password string) error {
 	h, err := s.cost.hash(password)
 	if err != nil {

@@ -375,26 +375,6 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	return r.User, nil
 }
 
-// Confirm marks the account's email verified and the account confirmed.
-func (s *Store) Confirm(ctx context.Context, sub string) error {
-	return s.update(ctx, sub, func(r *record) error {
-		r.Status, r.EmailVerified = Confirmed, true
-		return nil
-	})
-}
-
-// SetPassword replaces the account's password; the caller checks the policy.
-func (s *Store) SetPassword(ctx context.Context, sub, password string) error {
-	h, err := s.cost.hash(password)
-	if err != nil {
-		return err
-	}
-	return s.update(ctx, sub, func(r *record) error {
-		r.PasswordHash = h
-		return nil
-	})
-}
-
 func (s *Store) update(ctx context.Context, sub string, change func(*record) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -48,13 +48,15 @@ func TestSignUpAuthenticateConfirm(t *testing.T) {
 	if err != nil || got.Sub != u.Sub {
 		t.Fatalf("Authenticate = %+v, %v", got, err)
 	}
-	if err := s.Confirm(ctx, u.Sub); err != nil {
+	link, _ := s.NewCode(ctx, u.Sub, PurposeConfirm)
+	if err := s.ConfirmWithCode(ctx, u.Sub, link); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Get(ctx, u.Sub); got.Status != Confirmed || !got.EmailVerified {
 		t.Fatalf("after Confirm: %+v", got)
 	}
-	if err := s.SetPassword(ctx, u.Sub, "N3w-password"); err != nil {
+	reset, _ := s.NewCode(ctx, u.Sub, PurposeReset)
+	if err := s.ResetPassword(ctx, u.Sub, reset, "N3w-password"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Authenticate(ctx, "ana@example.com", "Passw0rd!"); !errors.Is(err, ErrBadCredentials) {
@@ -124,7 +126,7 @@ func TestCodeBoundToPassword(t *testing.T) {
 	if got, _ := s.Get(ctx, u.Sub); got.Status != Confirmed {
 		t.Fatalf("reset did not confirm: %+v", got)
 	}
-	if err := s.UseCode(ctx, u.Sub, PurposeConfirm, link); !errors.Is(err, ErrBadCode) {
+	if err := s.useCode(ctx, u.Sub, PurposeConfirm, link); !errors.Is(err, ErrBadCode) {
 		t.Fatalf("link from before the reset: %v, want ErrBadCode", err)
 	}
 }
@@ -166,27 +168,27 @@ func TestCodes(t *testing.T) {
 	if err != nil || len(code) != 6 {
 		t.Fatalf("reset code %q, %v", code, err)
 	}
-	if err := s.UseCode(ctx, u.Sub, PurposeConfirm, code); !errors.Is(err, ErrBadCode) {
+	if err := s.useCode(ctx, u.Sub, PurposeConfirm, code); !errors.Is(err, ErrBadCode) {
 		t.Fatal("a reset code confirmed an account")
 	}
-	if err := s.UseCode(ctx, u.Sub, PurposeReset, code); err != nil {
+	if err := s.useCode(ctx, u.Sub, PurposeReset, code); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UseCode(ctx, u.Sub, PurposeReset, code); !errors.Is(err, ErrBadCode) {
+	if err := s.useCode(ctx, u.Sub, PurposeReset, code); !errors.Is(err, ErrBadCode) {
 		t.Fatal("a code worked twice")
 	}
 
 	code, _ = s.NewCode(ctx, u.Sub, PurposeReset)
 	for range MaxCodeAttempts {
-		s.UseCode(ctx, u.Sub, PurposeReset, "wrong")
+		s.useCode(ctx, u.Sub, PurposeReset, "wrong")
 	}
-	if err := s.UseCode(ctx, u.Sub, PurposeReset, code); !errors.Is(err, ErrBadCode) {
+	if err := s.useCode(ctx, u.Sub, PurposeReset, code); !errors.Is(err, ErrBadCode) {
 		t.Fatal("code still valid after too many wrong guesses")
 	}
 
 	code, _ = s.NewCode(ctx, u.Sub, PurposeConfirm)
 	c.t = c.t.Add(ConfirmTTL)
-	if err := s.UseCode(ctx, u.Sub, PurposeConfirm, code); !errors.Is(err, ErrBadCode) {
+	if err := s.useCode(ctx, u.Sub, PurposeConfirm, code); !errors.Is(err, ErrBadCode) {
 		t.Fatal("expired code accepted")
 	}
 }
