@@ -66,8 +66,21 @@
 //
 // # Differences from Cognito worth knowing
 //
-// PKCE is required of every client (Cognito makes it optional). Sign-up
-// never says that an address is taken: the owner gets a mail instead.
+// PKCE is required of every client (Cognito makes it optional); /logout
+// with redirect_uri does not ask for it, the sign-in page it leads to does.
+// Sign-up never says that an address is taken: the owner of a confirmed
+// account gets a mail instead. Signing up again with an address that was
+// never confirmed gives the pending account the new password and mails a
+// new link; earlier links (and codes) are bound to the password they were
+// sent for and stop working, so whoever registered someone else's address
+// first cannot have their password confirmed by the owner. The sign-in
+// page mails nothing: an unconfirmed account's right password gets "User
+// is not confirmed". The forgot-password, sign-up and reset forms answer
+// no sooner than a fixed minimum time (MinForgotTime, ...), so timing does
+// not tell whether an account exists. At most MaxCodesPerSession
+// authorization codes per provider session and MaxCodes in all are held;
+// past the total the client gets error=temporarily_unavailable. HTTP Basic
+// client credentials are accepted form-encoded (RFC 6749) or raw (curl -u).
 // Lockout counts failures per sign-in name whether or not an account has
 // it. Only the code flow exists (no implicit grant, no client
 // credentials).

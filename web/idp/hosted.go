@@ -224,7 +224,7 @@ func (s *Server) confirmUser(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, users.ErrBadCode), errors.Is(err, users.ErrNotFound):
 		s.message(w, r, http.StatusBadRequest, "Link expired",
-			"This verification link is invalid, used or expired. Sign in with your email and password to get a new one.", links...)
+			"This verification link is invalid, used, expired or replaced by a newer one. To get a new link, sign up again with this address.", links...)
 	case err != nil:
 		s.internalError(w, r, "confirm user", err)
 	default:
