@@ -140,7 +140,7 @@ func (g *Gateway) newEvent(r *http.Request, rt *route, params map[string]string,
 	if r.TLS != nil {
 		port, proto = "443", "https"
 	}
-	if _, p, err := net.SplitHostPort(g.localAddr(r)); err == nil {
+	if _, p, err := net.SplitHostPort(localAddr(r)); err == nil {
 		port = p
 	}
 	ev.Headers["x-forwarded-port"] = port
@@ -187,7 +187,9 @@ func (g *Gateway) newEvent(r *http.Request, rt *route, params map[string]string,
 	return ev
 }
 
-func (g *Gateway) localAddr(r *http.Request) string {
+// localAddr is the address the request came in on, which gives
+// x-forwarded-port; the Host header stands in when the server did not say.
+func localAddr(r *http.Request) string {
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		return a.String()
 	}

@@ -23,18 +23,6 @@ import (
 	"github.com/usersvc/usersvc/api/gateway/internal/testissuer"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var (
 	alice = testissuer.User{Sub: "11111111-2222-4333-8444-555555555555", Username: "alice", Email: "alice@example.com", Groups: []string{"admins", "editors"}}
 	bob   = testissuer.User{Sub: "66666666-7777-4888-9999-000000000000", Username: "bob", Email: "bob@example.com"}
@@ -71,7 +59,7 @@ func (r *recorder) last(t *testing.T) events.APIGatewayV2HTTPRequest {
 
 type fixture struct {
 	iss *testissuer.Issuer
-	clk *clock
+	clk *testissuer.Clock
 	fn  *recorder
 	gw  *gateway.Gateway
 	log *bytes.Buffer
@@ -81,7 +69,7 @@ type fixture struct {
 // every route.
 func newFixture(t *testing.T, mut ...func(*gateway.Config)) *fixture {
 	t.Helper()
-	f := &fixture{iss: testissuer.New(t), clk: &clock{t: time.Now().Truncate(time.Second)}, fn: &recorder{}, log: &bytes.Buffer{}}
+	f := &fixture{iss: testissuer.New(t), clk: testissuer.NewClock(time.Now().Truncate(time.Second)), fn: &recorder{}, log: &bytes.Buffer{}}
 	cfg := gateway.Config{
 		Routes: api.Routes,
 		Handler: func(string) (api.HandlerFunc, bool) {

@@ -9,7 +9,9 @@
 //     "Bearer " prefix, and is a JWS in compact serialization;
 //   - its alg is RS256 (none, HS256 and every other algorithm are refused);
 //   - its kid names a key of the issuer's JWKS, found through the issuer's
-//     discovery document and cached (see KeySet for the refresh rules);
+//     discovery document and cached (trusted for at most
+//     DefaultMaxKeyAge; an unknown kid refetches them at most once per
+//     DefaultRefreshInterval; while none can be fetched, nothing verifies);
 //   - the signature verifies with that key;
 //   - iss equals the issuer;
 //   - aud names one of the audiences or, only when the token has no aud,
@@ -84,7 +86,9 @@ type Config struct {
 	// are held at all (the issuer was not up yet, or is down); zero means
 	// DefaultRetryInterval.
 	RetryInterval time.Duration
-	// Log receives key fetch failures; nil discards them.
+	// Log receives key fetch failures and, for each token refused for want
+	// of a key, which case it was (unknown kid or no keys); nil discards
+	// them.
 	Log *slog.Logger
 }
 
@@ -94,7 +98,8 @@ type Authorizer struct {
 	audience []string
 	leeway   time.Duration
 	now      func() time.Time
-	keys     *KeySet
+	keys     *keySet
+	log      *slog.Logger
 	verified verifiedCache
 }
 
@@ -115,11 +120,15 @@ func New(cfg Config) (*Authorizer, error) {
 	if cfg.Leeway <= 0 {
 		cfg.Leeway = DefaultLeeway
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	return &Authorizer{
 		issuer:   cfg.Issuer,
 		audience: slices.Clone(cfg.Audience),
 		leeway:   cfg.Leeway,
 		now:      cfg.Now,
+		log:      cfg.Log,
 		keys:     newKeySet(cfg),
 		verified: verifiedCache{m: make(map[string]*verifiedToken)},
 	}, nil
@@ -223,8 +232,11 @@ func (a *Authorizer) verify(ctx context.Context, raw string) (*verifiedToken, er
 	if kid == "" {
 		return nil, invalid("the token has no kid")
 	}
-	key, err := a.keys.Key(ctx, kid)
+	key, err := a.keys.lookup(ctx, kid)
 	if err != nil {
+		// The caller hears API Gateway's one description; the log tells an
+		// unknown kid from an issuer whose keys cannot be fetched.
+		a.log.LogAttrs(ctx, slog.LevelInfo, "token refused: no signing key", slog.String("error", err.Error()))
 		return nil, invalid("the token signing key could not be found")
 	}
 	payload, err := jws.Verify(key)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,22 +16,9 @@ import (
 	"github.com/usersvc/usersvc/api/gateway/jwtauth"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var alice = testissuer.User{Sub: "11111111-2222-4333-8444-555555555555", Username: "alice", Email: "alice@example.com", Groups: []string{"admins", "editors"}}
 
-func newAuthorizer(t *testing.T, iss *testissuer.Issuer, clk *clock, mut ...func(*jwtauth.Config)) *jwtauth.Authorizer {
+func newAuthorizer(t *testing.T, iss *testissuer.Issuer, clk *testissuer.Clock, mut ...func(*jwtauth.Config)) *jwtauth.Authorizer {
 	t.Helper()
 	cfg := jwtauth.Config{Issuer: iss.URL, Audience: []string{"portal", "cli"}, Client: iss.Client(), Now: clk.Now}
 	for _, m := range mut {
@@ -45,7 +33,7 @@ func newAuthorizer(t *testing.T, iss *testissuer.Issuer, clk *clock, mut ...func
 
 func TestAuthorizeValidTokens(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	id := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
 	access := iss.Sign(t, iss.AccessToken(alice, "cli", "openid email", clk.Now()))
@@ -74,7 +62,7 @@ func TestAuthorizeValidTokens(t *testing.T) {
 
 func TestAuthorizeAudienceRules(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	now := clk.Now()
 	tests := []struct {
@@ -110,7 +98,7 @@ func TestAuthorizeAudienceRules(t *testing.T) {
 
 func TestAuthorizeTimeRules(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	clk := testissuer.NewClock(time.Unix(1_800_000_000, 0))
 	a := newAuthorizer(t, iss, clk)
 	now := clk.Now()
 	tests := []struct {
@@ -153,7 +141,7 @@ func TestAuthorizeTimeRules(t *testing.T) {
 
 func TestAuthorizeScopes(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	now := clk.Now()
 	base := func(extra map[string]any) string {
@@ -200,7 +188,7 @@ func TestAuthorizeScopes(t *testing.T) {
 
 func TestRenderClaim(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	clk := testissuer.NewClock(time.Unix(1_800_000_000, 0))
 	a := newAuthorizer(t, iss, clk)
 	claims := map[string]any{
 		"iss": iss.URL, "aud": "portal", "exp": 1800003600,
@@ -226,7 +214,7 @@ func TestRenderClaim(t *testing.T) {
 
 func TestKeyRotationIsPickedUp(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	ctx := context.Background()
 	if _, err := a.Authorize(ctx, iss.Sign(t, iss.IDToken(alice, "portal", clk.Now())), nil); err != nil {
@@ -253,7 +241,7 @@ func TestKeyRotationIsPickedUp(t *testing.T) {
 
 func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	ctx := context.Background()
 	if _, err := a.Authorize(ctx, iss.Sign(t, iss.IDToken(alice, "portal", clk.Now())), nil); err != nil {
@@ -276,7 +264,7 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 
 func TestKeysExpireAfterMaxAge(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk, func(c *jwtauth.Config) { c.MaxKeyAge = 10 * time.Hour }) // capped at 2 h
 	ctx := context.Background()
 	claims := iss.IDToken(alice, "portal", clk.Now())
@@ -304,7 +292,7 @@ func TestKeysExpireAfterMaxAge(t *testing.T) {
 func TestJWKSDownLetsNothingThrough(t *testing.T) {
 	iss := testissuer.New(t)
 	iss.SetJWKSDown(true)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	tok := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
 	for range 3 {
@@ -326,7 +314,7 @@ func TestJWKSDownLetsNothingThrough(t *testing.T) {
 }
 
 func TestIssuerNotUpYet(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a, err := jwtauth.New(jwtauth.Config{Issuer: "http://127.0.0.1:1/pool", Audience: []string{"portal"}, Now: clk.Now})
 	if err != nil {
 		t.Fatalf("New must not contact the issuer: %v", err)
@@ -338,7 +326,7 @@ func TestIssuerNotUpYet(t *testing.T) {
 
 func TestConcurrentFirstRequestsShareOneFetch(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	tok := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
 	var wg sync.WaitGroup
@@ -374,7 +362,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 func FuzzAuthorize(f *testing.F) {
 	iss := testissuer.New(f)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a, err := jwtauth.New(jwtauth.Config{Issuer: iss.URL, Audience: []string{"portal"}, Client: iss.Client(), Now: clk.Now})
 	if err != nil {
 		f.Fatal(err)
@@ -398,7 +386,7 @@ func FuzzAuthorize(f *testing.F) {
 
 func TestVerifiedTokensStillFollowTheRules(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	ctx := context.Background()
 	tok := iss.Sign(t, iss.IDToken(alice, "portal", clk.Now()))
@@ -439,7 +427,7 @@ func TestVerifiedTokensStillFollowTheRules(t *testing.T) {
 
 func TestKeyReplacedUnderTheSameKidRevokesCachedTokens(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	ctx := context.Background()
 	old := iss.SigningKey()
@@ -473,7 +461,7 @@ func TestKeyReplacedUnderTheSameKidRevokesCachedTokens(t *testing.T) {
 
 func TestCachedTokensSurviveARefetchOfTheSameKey(t *testing.T) {
 	iss := testissuer.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testissuer.NewClock(time.Now())
 	a := newAuthorizer(t, iss, clk)
 	ctx := context.Background()
 	claims := iss.IDToken(alice, "portal", clk.Now())
@@ -489,5 +477,37 @@ func TestCachedTokensSurviveARefetchOfTheSameKey(t *testing.T) {
 	}
 	if n := iss.JWKSFetches(); n != 2 {
 		t.Errorf("JWKS fetched %d times, want 2", n)
+	}
+}
+
+// TestMissingKeyIsLogged checks that the log tells apart the two reasons
+// for "the token signing key could not be found".
+func TestMissingKeyIsLogged(t *testing.T) {
+	tests := []struct {
+		name     string
+		jwksDown bool
+		want     string
+	}{
+		{"unknown kid", false, "no signing key with that kid"},
+		{"issuer keys unavailable", true, "issuer keys unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			iss := testissuer.New(t)
+			iss.SetJWKSDown(tt.jwksDown)
+			clk := testissuer.NewClock(time.Now())
+			var logs strings.Builder
+			a := newAuthorizer(t, iss, clk, func(c *jwtauth.Config) { c.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
+			k := testissuer.NewKeyCached(t)
+			k.ID = "unknown"
+			_, err := a.Authorize(context.Background(), testissuer.SignWith(t, k, iss.IDToken(alice, "portal", clk.Now())), nil)
+			var aerr *jwtauth.Error
+			if !errors.As(err, &aerr) || aerr.Description != "the token signing key could not be found" {
+				t.Fatalf("err = %v", err)
+			}
+			if !strings.Contains(logs.String(), tt.want) {
+				t.Errorf("log %q does not say %q", logs.String(), tt.want)
+			}
+		})
 	}
 }

@@ -34,20 +34,20 @@ const (
 	maxFetchBytes = 1 << 20
 )
 
-// Errors of Key, wrapped with context.
+// Errors of lookup, wrapped with the kid.
 var (
-	// ErrUnknownKey: the key set, fresh or just refetched, has no usable
+	// errUnknownKey: the key set, fresh or just refetched, has no usable
 	// key with that kid.
-	ErrUnknownKey = errors.New("no signing key with that kid")
-	// ErrNoKeys: no key set could be fetched recently enough to trust.
-	ErrNoKeys = errors.New("issuer keys unavailable")
+	errUnknownKey = errors.New("no signing key with that kid")
+	// errNoKeys: no key set could be fetched recently enough to trust.
+	errNoKeys = errors.New("issuer keys unavailable")
 )
 
-// KeySet is an issuer's signing keys, fetched lazily and cached under the
+// keySet is an issuer's signing keys, fetched lazily and cached under the
 // rules API Gateway applies: keys are trusted for at most MaxKeyAge, an
 // unknown kid triggers at most one fetch per RefreshInterval, and when keys
 // cannot be fetched nothing verifies. Concurrent callers share one fetch.
-type KeySet struct {
+type keySet struct {
 	issuer  string
 	jwksURL string
 	client  *http.Client
@@ -64,8 +64,8 @@ type KeySet struct {
 	inflight  chan struct{}             // closed when the running fetch ends
 }
 
-func newKeySet(cfg Config) *KeySet {
-	ks := &KeySet{
+func newKeySet(cfg Config) *keySet {
+	ks := &keySet{
 		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
 		jwksURL: cfg.JWKSURL,
 		client:  cfg.Client,
@@ -96,9 +96,9 @@ func newKeySet(cfg Config) *KeySet {
 	return ks
 }
 
-// Key returns the RSA signing key whose kid is kid, fetching the key set
-// when the rules allow it.
-func (ks *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+// lookup returns the RSA signing key whose kid is kid, fetching the key
+// set when the rules allow it.
+func (ks *keySet) lookup(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	fetched := false
 	for {
 		ks.mu.Lock()
@@ -128,9 +128,9 @@ func (ks *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 		if fetched || (!ks.triedAt.IsZero() && now.Sub(ks.triedAt) < interval) {
 			ks.mu.Unlock()
 			if !fresh {
-				return nil, fmt.Errorf("key %q: %w", kid, ErrNoKeys)
+				return nil, fmt.Errorf("key %q: %w", kid, errNoKeys)
 			}
-			return nil, fmt.Errorf("key %q: %w", kid, ErrUnknownKey)
+			return nil, fmt.Errorf("key %q: %w", kid, errUnknownKey)
 		}
 		done := make(chan struct{})
 		ks.inflight, ks.triedAt = done, now
@@ -165,7 +165,7 @@ func (ks *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 // holds reports whether the current key set, still fresh enough to trust,
 // holds key itself under kid. A kid alone is not enough: an issuer may
 // publish another key under a kid it used before. It never fetches.
-func (ks *KeySet) holds(kid string, key *rsa.PublicKey) bool {
+func (ks *keySet) holds(kid string, key *rsa.PublicKey) bool {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if ks.keys == nil || ks.now().Sub(ks.fetchedAt) >= ks.maxAge {
@@ -175,7 +175,7 @@ func (ks *KeySet) holds(kid string, key *rsa.PublicKey) bool {
 }
 
 // fetch finds the JWKS through discovery (once) and fetches it.
-func (ks *KeySet) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error) {
+func (ks *keySet) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error) {
 	ks.mu.Lock()
 	jwksURL := ks.jwksURL
 	ks.mu.Unlock()
@@ -216,7 +216,7 @@ func (ks *KeySet) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error) 
 
 // discover reads jwks_uri from the issuer's OpenID discovery document,
 // which Cognito serves at <issuer>/.well-known/openid-configuration.
-func (ks *KeySet) discover(ctx context.Context) (string, error) {
+func (ks *keySet) discover(ctx context.Context) (string, error) {
 	var doc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
@@ -236,7 +236,7 @@ func (ks *KeySet) discover(ctx context.Context) (string, error) {
 	return doc.JWKSURI, nil
 }
 
-func (ks *KeySet) getJSON(ctx context.Context, u string, v any) error {
+func (ks *keySet) getJSON(ctx context.Context, u string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

@@ -231,6 +231,29 @@ func (iss *Issuer) AccessToken(u User, client, scope string, now time.Time) map[
 	return c
 }
 
+// Clock is a settable clock for tests, safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time; it moves only with Add.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 // String describes the issuer in test failures.
 func (iss *Issuer) String() string { return fmt.Sprintf("test issuer %s", iss.URL) }
 
