@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
 )
 
 // ErrDeclined is returned when the operator does not approve a plan.
@@ -18,6 +20,10 @@ var ErrDeclined = errors.New("plan not approved; nothing was changed")
 // ErrNeedsApproval is returned when a change needs approval and there is no
 // way to ask: no Confirm function and no AutoApprove.
 var ErrNeedsApproval = errors.New("approval required: run from a terminal to be asked, or pass -auto-approve")
+
+// ErrProtected is returned, wrapped with the resources concerned, when a
+// destroy plan would delete a resource whose deletion protection is on.
+var ErrProtected = errors.New("destroy refused: deletion protection is on")
 
 // Runner is the part of Stack the Deployer uses.
 type Runner interface {
@@ -127,7 +133,9 @@ func (d *Deployer) Deploy(ctx context.Context) (AWSConfig, error) {
 // Destroy builds (the module hashes the packages even to plan a destroy),
 // plans the destruction, prints the summary, asks (unless AutoApprove) and
 // applies it. It returns the summary of what it destroyed, empty when
-// there was nothing to destroy.
+// there was nothing to destroy. A plan that would delete a resource with
+// deletion protection on is refused with ErrProtected before asking, even
+// with AutoApprove.
 func (d *Deployer) Destroy(ctx context.Context) (Summary, error) {
 	if err := d.canApprove(); err != nil {
 		return Summary{}, err
@@ -141,6 +149,18 @@ func (d *Deployer) Destroy(ctx context.Context) (Summary, error) {
 	if err != nil || s.Empty() {
 		return s, err
 	}
+	// AWS refuses to delete a protected user pool or table, but only when
+	// Terraform reaches it, after the API, functions and bucket are gone:
+	// refuse up front rather than leave half a stack.
+	if addrs := Protected(p.JSON); len(addrs) > 0 {
+		them := "them"
+		if len(addrs) == 1 {
+			them = "it"
+		}
+		return Summary{}, fmt.Errorf("%w for %s, so AWS would refuse to delete %s after destroying the rest of the stack; "+
+			"to destroy the stack, set deletion_protection = false in your var file, run `portal deploy` to turn the protection off, "+
+			"then `portal destroy` again (nothing was changed)", ErrProtected, strings.Join(addrs, " and "), them)
+	}
 	if err := d.approve(ctx, "Destroy these resources? This cannot be undone."); err != nil {
 		return Summary{}, err
 	}
@@ -148,6 +168,37 @@ func (d *Deployer) Destroy(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 	return s, nil
+}
+
+// deletionProtected tells, per resource type, whether a resource's values
+// (as the state holds them) have AWS's deletion protection on.
+var deletionProtected = map[string]func(values map[string]any) bool{
+	"aws_cognito_user_pool": func(v map[string]any) bool { return v["deletion_protection"] == "ACTIVE" },
+	"aws_dynamodb_table":    func(v map[string]any) bool { return v["deletion_protection_enabled"] == true },
+}
+
+// Protected returns the addresses, sorted, of the resources the plan
+// deletes (destroys or replaces) although their deletion protection is on
+// in their current values: AWS would refuse those deletions at apply.
+func Protected(p *tfjson.Plan) []string {
+	if p == nil {
+		return nil
+	}
+	var addrs []string
+	for _, rc := range p.ResourceChanges {
+		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode {
+			continue
+		}
+		on, ok := deletionProtected[rc.Type]
+		if !ok || !slices.Contains(rc.Change.Actions, tfjson.ActionDelete) {
+			continue
+		}
+		if before, ok := rc.Change.Before.(map[string]any); ok && on(before) {
+			addrs = append(addrs, rc.Address)
+		}
+	}
+	slices.Sort(addrs)
+	return addrs
 }
 
 // canApprove fails early, before any building or planning, when a change
