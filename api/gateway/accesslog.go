@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
@@ -33,49 +31,45 @@ type accessRecord struct {
 	integrationError string
 }
 
-// accessLine is the seed's format, field for field.
-type accessLine struct {
-	RequestID               string `json:"requestId"`
-	SourceIP                string `json:"sourceIp"`
-	RequestTime             string `json:"requestTime"`
-	Protocol                string `json:"protocol"`
-	HTTPMethod              string `json:"httpMethod"`
-	ResourcePath            string `json:"resourcePath"`
-	RouteKey                string `json:"routeKey"`
-	Status                  string `json:"status"`
-	ResponseLength          string `json:"responseLength"`
-	IntegrationErrorMessage string `json:"integrationErrorMessage"`
-}
-
+// write writes the record as one line of the seed's format, field for
+// field: requestId, sourceIp, requestTime, protocol, httpMethod,
+// resourcePath, routeKey, status, responseLength, integrationErrorMessage.
+// It is encoded by hand, as the event is (appendString escapes as
+// encoding/json does), since "portal api" writes it for every request.
 func (l *accessLog) write(rec *accessRecord, cw *countingWriter, requestTime string) {
 	if l == nil {
 		return
 	}
-	line := accessLine{
-		RequestID:               rec.requestID,
-		SourceIP:                rec.sourceIP,
-		RequestTime:             requestTime,
-		Protocol:                rec.protocol,
-		HTTPMethod:              rec.method,
-		ResourcePath:            "-",
-		RouteKey:                "-",
-		Status:                  strconv.Itoa(cw.status),
-		ResponseLength:          strconv.Itoa(cw.n),
-		IntegrationErrorMessage: dash(rec.integrationError),
-	}
+	routeKey, resourcePath := "-", "-"
 	if rec.route != nil {
-		line.RouteKey = rec.route.Key
-		_, line.ResourcePath, _ = strings.Cut(rec.route.Key, " ")
+		routeKey = rec.route.Key
+		_, resourcePath, _ = strings.Cut(routeKey, " ")
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(line) != nil {
-		return
-	}
+	b := make([]byte, 0, 320+len(rec.integrationError))
+	b = append(b, `{"requestId":`...)
+	b = appendString(b, rec.requestID)
+	b = append(b, `,"sourceIp":`...)
+	b = appendString(b, rec.sourceIP)
+	b = append(b, `,"requestTime":`...)
+	b = appendString(b, requestTime)
+	b = append(b, `,"protocol":`...)
+	b = appendString(b, rec.protocol)
+	b = append(b, `,"httpMethod":`...)
+	b = appendString(b, rec.method)
+	b = append(b, `,"resourcePath":`...)
+	b = appendString(b, resourcePath)
+	b = append(b, `,"routeKey":`...)
+	b = appendString(b, routeKey)
+	b = append(b, `,"status":"`...)
+	b = strconv.AppendInt(b, int64(cw.status), 10)
+	b = append(b, `","responseLength":"`...)
+	b = strconv.AppendInt(b, int64(cw.n), 10)
+	b = append(b, `","integrationErrorMessage":`...)
+	b = appendString(b, dash(rec.integrationError))
+	b = append(b, "}\n"...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.w.Write(b.Bytes())
+	l.w.Write(b)
 }
 
 func dash(s string) string {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +47,50 @@ func FuzzAppendEvent(f *testing.F) {
 		json.Unmarshal(want.Bytes(), &w)
 		if !reflect.DeepEqual(g, w) {
 			t.Fatalf("appendEvent differs from encoding/json\n got: %s\nwant: %s", got, want.Bytes())
+		}
+	})
+}
+
+// FuzzAccessLogLine holds the hand-written access log line to
+// encoding/json's encoding of the seed's format.
+func FuzzAccessLogLine(f *testing.F) {
+	f.Add("Mc7UVioPPHcEKPA=", "192.0.2.1", "HTTP/1.1", "GET", "GET /user", "function error: \"x\"\n<&>", 200, 11)
+	f.Add("", "", "", "", "", "", 0, 0)
+	f.Add("\xff", "\u2028", "\x00", "a\\b", "", "\t", 503, -1)
+	f.Fuzz(func(t *testing.T, id, ip, proto, method, routeKey, ierr string, status, n int) {
+		var buf bytes.Buffer
+		rec := &accessRecord{requestID: id, sourceIP: ip, protocol: proto, method: method, integrationError: ierr}
+		if routeKey != "" {
+			rec.route = &route{}
+			rec.route.Key = routeKey
+		}
+		newAccessLog(&buf).write(rec, &countingWriter{status: status, n: n}, "25/Nov/2026:11:00:00 +0000")
+		if !bytes.HasSuffix(buf.Bytes(), []byte("\n")) || bytes.Count(buf.Bytes(), []byte("\n")) != 1 {
+			t.Fatalf("not one line: %q", buf.Bytes())
+		}
+		var got map[string]string
+		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+			t.Fatalf("invalid JSON %q: %v", buf.Bytes(), err)
+		}
+		resourcePath, rk := "-", "-"
+		if routeKey != "" {
+			rk = routeKey
+			_, resourcePath, _ = strings.Cut(routeKey, " ")
+		}
+		if ierr == "" {
+			ierr = "-"
+		}
+		want := map[string]string{
+			"requestId": id, "sourceIp": ip, "requestTime": "25/Nov/2026:11:00:00 +0000",
+			"protocol": proto, "httpMethod": method, "resourcePath": resourcePath, "routeKey": rk,
+			"status": strconv.Itoa(status), "responseLength": strconv.Itoa(n), "integrationErrorMessage": ierr,
+		}
+		// Through encoding/json, which replaces invalid UTF-8 as the line does.
+		wb, _ := json.Marshal(want)
+		var w map[string]string
+		json.Unmarshal(wb, &w)
+		if !reflect.DeepEqual(got, w) {
+			t.Fatalf("line %s, want %v", buf.Bytes(), w)
 		}
 	})
 }

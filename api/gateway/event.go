@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"mime"
 	"net"
 	"net/http"
@@ -253,7 +253,14 @@ func isText(contentType string, body []byte) bool {
 // seconds in hex>-<24 hex digits>. The random part is taken from the
 // request id, itself random, so that a fixed id gives a fixed header.
 func traceID(t time.Time, reqID string) string {
-	var b [12]byte
-	copy(b[:], reqID)
-	return fmt.Sprintf("Root=1-%08x-%s", uint32(t.Unix()), hex.EncodeToString(b[:]))
+	var id [12]byte
+	copy(id[:], reqID)
+	var epoch [4]byte
+	binary.BigEndian.PutUint32(epoch[:], uint32(t.Unix()))
+	b := make([]byte, 0, len("Root=1-")+8+1+24)
+	b = append(b, "Root=1-"...)
+	b = hex.AppendEncode(b, epoch[:])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, id[:])
+	return string(b)
 }

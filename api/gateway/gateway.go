@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -379,7 +380,7 @@ func (g *Gateway) answer(w http.ResponseWriter, r *http.Request, a gatewayAnswer
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	body := `{"message":"` + a.message + `"}`
-	h.Set("Content-Length", fmt.Sprint(len(body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(a.status)
 	io.WriteString(w, body)
 }
@@ -455,7 +456,7 @@ func (g *Gateway) writeResponse(w http.ResponseWriter, r *http.Request, resp *re
 	if g.cors != nil {
 		g.cors.decorate(h, r)
 	}
-	h.Set("Content-Length", fmt.Sprint(len(resp.body)))
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
 		w.Write(resp.body)

@@ -44,3 +44,20 @@ func TestRouteTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// TestTraceID checks the X-Ray header shape: epoch seconds in 8 hex
+// digits, then the first 12 bytes of the request id in hex.
+func TestTraceID(t *testing.T) {
+	for _, tt := range []struct {
+		t     time.Time
+		reqID string
+		want  string
+	}{
+		{time.Unix(0x6b06b650, 0), "Mc7UVioPPHcEKPA=", "Root=1-6b06b650-4d63375556696f5050486345"},
+		{time.Unix(1, 0), "", "Root=1-00000001-000000000000000000000000"},
+	} {
+		if got := traceID(tt.t, tt.reqID); got != tt.want {
+			t.Errorf("traceID(%v, %q) = %q, want %q", tt.t.Unix(), tt.reqID, got, tt.want)
+		}
+	}
+}
