@@ -140,7 +140,7 @@ func (g *Gateway) newEvent(r *http.Request, rt *route, params map[string]string,
 	if r.TLS != nil {
 		port, proto = "443", "https"
 	}
-	if _, p, err := net.SplitHostPort(localAddr(r)); err == nil {
+	if p, ok := localPort(r); ok {
 		port = p
 	}
 	ev.Headers["x-forwarded-port"] = port
@@ -187,13 +187,19 @@ func (g *Gateway) newEvent(r *http.Request, rt *route, params map[string]string,
 	return ev
 }
 
-// localAddr is the address the request came in on, which gives
-// x-forwarded-port; the Host header stands in when the server did not say.
-func localAddr(r *http.Request) string {
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		return a.String()
+// localPort is the port the request came in on, which gives
+// x-forwarded-port; the Host header's stands in when the server did not
+// say.
+func localPort(r *http.Request) (string, bool) {
+	switch a := r.Context().Value(http.LocalAddrContextKey).(type) {
+	case *net.TCPAddr:
+		return strconv.Itoa(a.Port), true
+	case net.Addr:
+		_, p, err := net.SplitHostPort(a.String())
+		return p, err == nil
 	}
-	return r.Host
+	_, p, err := net.SplitHostPort(r.Host)
+	return p, err == nil
 }
 
 // sourceIP is the TCP peer, as API Gateway's sourceIp is: a client cannot

@@ -1,6 +1,10 @@
 package gateway
 
 import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -58,6 +62,33 @@ func TestTraceID(t *testing.T) {
 	} {
 		if got := traceID(tt.t, tt.reqID); got != tt.want {
 			t.Errorf("traceID(%v, %q) = %q, want %q", tt.t.Unix(), tt.reqID, got, tt.want)
+		}
+	}
+}
+
+// TestLocalPort checks where x-forwarded-port comes from: the listener's
+// address when the server gives it, else the Host header's port.
+func TestLocalPort(t *testing.T) {
+	withAddr := func(a net.Addr) *http.Request {
+		r := httptest.NewRequest("GET", "http://example.com/user", nil)
+		return r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, a))
+	}
+	hostOnly := httptest.NewRequest("GET", "http://localhost:8080/user", nil)
+	noPort := httptest.NewRequest("GET", "http://example.com/user", nil)
+	unix, _ := net.ResolveUnixAddr("unix", "/tmp/x.sock")
+	for name, tt := range map[string]struct {
+		r    *http.Request
+		want string
+		ok   bool
+	}{
+		"tcp listener":     {withAddr(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3000}), "3000", true},
+		"host header":      {hostOnly, "8080", true},
+		"no port anywhere": {noPort, "", false},
+		"not a host:port":  {withAddr(unix), "", false},
+	} {
+		got, ok := localPort(tt.r)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: localPort = %q, %v, want %q, %v", name, got, ok, tt.want, tt.ok)
 		}
 	}
 }
