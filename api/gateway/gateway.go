@@ -81,7 +81,10 @@ type Config struct {
 	// Throttle is the stage's request rate limit; the zero value is none.
 	Throttle Throttle
 	// MaxConcurrency bounds the invocations in flight per route, like a
-	// function's reserved concurrency; 0 means unbounded.
+	// function's reserved concurrency; 0 means unbounded. An invocation
+	// stops counting at its timeout, as in Lambda; since a goroutine cannot
+	// be stopped, a function that ignores its context keeps running in a
+	// retired environment until it returns.
 	MaxConcurrency int
 	// Timeout is every route's integration timeout; 0 means DefaultTimeout
 	// (30 s). See DefaultTimeout for how it relates to the Lambda function
