@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
@@ -51,6 +52,65 @@ type Deployer struct {
 	AutoApprove bool
 	// Out receives the summary and results; nil discards them.
 	Out io.Writer
+	// Interrupted, when set, is called if the context is cancelled while
+	// Terraform runs (not while building or asking), at most once per
+	// Plan, Deploy or Destroy. Terraform is then still stopping, which can
+	// take minutes: the caller can say so. It is called on a goroutine of
+	// its own and has returned before the interrupted step does.
+	Interrupted func()
+}
+
+// watched is the Stack of one workflow: it calls notify, once, if the
+// context is cancelled while a Terraform step runs.
+type watched struct {
+	Runner
+	notify func()
+	once   sync.Once
+}
+
+// watch returns the Stack for one Plan, Deploy or Destroy.
+func (d *Deployer) watch() *watched {
+	return &watched{Runner: d.Stack, notify: d.Interrupted}
+}
+
+func (w *watched) step(ctx context.Context, run func() error) error {
+	if w.notify == nil {
+		return run()
+	}
+	called := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(called)
+		w.once.Do(w.notify)
+	})
+	err := run()
+	if !stop() {
+		<-called // started: let it finish before the step's error is reported
+	}
+	return err
+}
+
+func (w *watched) Init(ctx context.Context) error {
+	return w.step(ctx, func() error { return w.Runner.Init(ctx) })
+}
+
+func (w *watched) Plan(ctx context.Context, tmpDir string, destroy bool) (p *Plan, err error) {
+	err = w.step(ctx, func() error {
+		p, err = w.Runner.Plan(ctx, tmpDir, destroy)
+		return err
+	})
+	return p, err
+}
+
+func (w *watched) Apply(ctx context.Context, p *Plan) error {
+	return w.step(ctx, func() error { return w.Runner.Apply(ctx, p) })
+}
+
+func (w *watched) Outputs(ctx context.Context) (outs map[string]tfexec.OutputMeta, err error) {
+	err = w.step(ctx, func() error {
+		outs, err = w.Runner.Outputs(ctx)
+		return err
+	})
+	return outs, err
 }
 
 func (d *Deployer) out() io.Writer {
@@ -61,22 +121,22 @@ func (d *Deployer) out() io.Writer {
 }
 
 // prepare builds the packages and initialises the module.
-func (d *Deployer) prepare(ctx context.Context) error {
+func (d *Deployer) prepare(ctx context.Context, st Runner) error {
 	if d.Build != nil {
 		fmt.Fprintln(d.out(), "Building the Lambda packages...")
 		if err := d.Build(ctx); err != nil {
 			return err
 		}
 	}
-	return d.Stack.Init(ctx)
+	return st.Init(ctx)
 }
 
 // plan prepares, plans and prints the summary. The caller removes dir.
-func (d *Deployer) plan(ctx context.Context, dir string, destroy bool) (*Plan, Summary, error) {
-	if err := d.prepare(ctx); err != nil {
+func (d *Deployer) plan(ctx context.Context, st Runner, dir string, destroy bool) (*Plan, Summary, error) {
+	if err := d.prepare(ctx, st); err != nil {
 		return nil, Summary{}, err
 	}
-	p, err := d.Stack.Plan(ctx, dir, destroy)
+	p, err := st.Plan(ctx, dir, destroy)
 	if err != nil {
 		return nil, Summary{}, err
 	}
@@ -94,7 +154,7 @@ func (d *Deployer) Plan(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("plan: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	_, s, err := d.plan(ctx, dir, false)
+	_, s, err := d.plan(ctx, d.watch(), dir, false)
 	return s, err
 }
 
@@ -111,7 +171,8 @@ func (d *Deployer) Deploy(ctx context.Context) (AWSConfig, error) {
 		return AWSConfig{}, fmt.Errorf("deploy: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	p, s, err := d.plan(ctx, dir, false)
+	st := d.watch()
+	p, s, err := d.plan(ctx, st, dir, false)
 	if err != nil {
 		return AWSConfig{}, err
 	}
@@ -119,11 +180,11 @@ func (d *Deployer) Deploy(ctx context.Context) (AWSConfig, error) {
 		if err := d.approve(ctx, "Deploy these changes to AWS?"); err != nil {
 			return AWSConfig{}, err
 		}
-		if err := d.Stack.Apply(ctx, p); err != nil {
+		if err := st.Apply(ctx, p); err != nil {
 			return AWSConfig{}, err
 		}
 	}
-	outs, err := d.Stack.Outputs(ctx)
+	outs, err := st.Outputs(ctx)
 	if err != nil {
 		return AWSConfig{}, err
 	}
@@ -145,7 +206,8 @@ func (d *Deployer) Destroy(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("destroy: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	p, s, err := d.plan(ctx, dir, true)
+	st := d.watch()
+	p, s, err := d.plan(ctx, st, dir, true)
 	if err != nil || s.Empty() {
 		return s, err
 	}
@@ -164,7 +226,7 @@ func (d *Deployer) Destroy(ctx context.Context) (Summary, error) {
 	if err := d.approve(ctx, "Destroy these resources? This cannot be undone."); err != nil {
 		return Summary{}, err
 	}
-	if err := d.Stack.Apply(ctx, p); err != nil {
+	if err := st.Apply(ctx, p); err != nil {
 		return Summary{}, err
 	}
 	return s, nil

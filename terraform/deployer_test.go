@@ -327,7 +327,8 @@ func TestConfigFromOutputsMissing(t *testing.T) {
 	}
 }
 
-// TestCancelInterruptsTerraform cancels a running plan, as Ctrl-C does:
+// TestCancelInterruptsTerraform cancels a running `portal plan`, as Ctrl-C
+// does: the operator is told once that Terraform is stopping,
 // terraform-exec interrupts terraform, which stops and exits, and the error
 // says the run was cancelled.
 func TestCancelInterruptsTerraform(t *testing.T) {
@@ -335,12 +336,17 @@ func TestCancelInterruptsTerraform(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(1500*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := f.stack.Plan(ctx, t.TempDir(), false)
+	told := 0
+	d := &terraform.Deployer{Stack: f.stack, Out: io.Discard, Interrupted: func() { told++ }}
+	_, err := d.Plan(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("plan error = %v, want context.Canceled", err)
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("terraform took %v to stop after the interrupt", d)
+	}
+	if told != 1 {
+		t.Errorf("told the operator %d times that Terraform was stopping, want 1", told)
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, ".terraform.tfstate.lock.info")); err == nil {
 		t.Error("the state lock was left behind")

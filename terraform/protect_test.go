@@ -122,7 +122,7 @@ func TestDestroyRefusesProtectedStack(t *testing.T) {
 // TestProtected covers each combination of resource type, protection and
 // action on plans built here.
 func TestProtected(t *testing.T) {
-	change := func(typ, addr string, before map[string]any, actions ...tfjson.Action) *tfjson.ResourceChange {
+	rc := func(typ, addr string, before map[string]any, actions ...tfjson.Action) *tfjson.ResourceChange {
 		return &tfjson.ResourceChange{Address: addr, Type: typ, Mode: tfjson.ManagedResourceMode,
 			Change: &tfjson.Change{Actions: actions, Before: before}}
 	}
@@ -137,16 +137,16 @@ func TestProtected(t *testing.T) {
 		changes []*tfjson.ResourceChange
 		want    []string
 	}{
-		{"pool only", []*tfjson.ResourceChange{change(pool, "p", activePool, del), change(table, "t", openTable, del)}, []string{"p"}},
-		{"table only", []*tfjson.ResourceChange{change(pool, "p", inactivePool, del), change(table, "t", protectedTable, del)}, []string{"t"}},
-		{"neither", []*tfjson.ResourceChange{change(pool, "p", inactivePool, del), change(table, "t", openTable, del)}, nil},
-		{"replaced", []*tfjson.ResourceChange{change(pool, "p", activePool, del, tfjson.ActionCreate)}, []string{"p"}},
-		{"updated, not deleted", []*tfjson.ResourceChange{change(pool, "p", activePool, tfjson.ActionUpdate), change(table, "t", protectedTable, tfjson.ActionNoop)}, nil},
-		{"created", []*tfjson.ResourceChange{change(table, "t", nil, tfjson.ActionCreate)}, nil},
-		{"other types", []*tfjson.ResourceChange{change("aws_s3_bucket", "b", map[string]any{"deletion_protection": "ACTIVE"}, del)}, nil},
+		{"pool only", []*tfjson.ResourceChange{rc(pool, "p", activePool, del), rc(table, "t", openTable, del)}, []string{"p"}},
+		{"table only", []*tfjson.ResourceChange{rc(pool, "p", inactivePool, del), rc(table, "t", protectedTable, del)}, []string{"t"}},
+		{"neither", []*tfjson.ResourceChange{rc(pool, "p", inactivePool, del), rc(table, "t", openTable, del)}, nil},
+		{"replaced", []*tfjson.ResourceChange{rc(pool, "p", activePool, del, tfjson.ActionCreate)}, []string{"p"}},
+		{"updated, not deleted", []*tfjson.ResourceChange{rc(pool, "p", activePool, tfjson.ActionUpdate), rc(table, "t", protectedTable, tfjson.ActionNoop)}, nil},
+		{"created", []*tfjson.ResourceChange{rc(table, "t", nil, tfjson.ActionCreate)}, nil},
+		{"other types", []*tfjson.ResourceChange{rc("aws_s3_bucket", "b", map[string]any{"deletion_protection": "ACTIVE"}, del)}, nil},
 		{"data source", []*tfjson.ResourceChange{{Address: "d", Type: pool, Mode: tfjson.DataResourceMode,
 			Change: &tfjson.Change{Actions: tfjson.Actions{del}, Before: activePool}}}, nil},
-		{"sorted", []*tfjson.ResourceChange{change(table, "z", protectedTable, del), change(pool, "a", activePool, del)}, []string{"a", "z"}},
+		{"sorted", []*tfjson.ResourceChange{rc(table, "z", protectedTable, del), rc(pool, "a", activePool, del)}, []string{"a", "z"}},
 		{"no change", []*tfjson.ResourceChange{nil, {Type: pool, Mode: tfjson.ManagedResourceMode}}, nil},
 	}
 	for _, tt := range tests {

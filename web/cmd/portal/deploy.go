@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mattn/go-isatty"
 
@@ -22,7 +23,10 @@ import (
 // build the Lambda packages and run the module in terraform/ through
 // terraform-exec (package terraform). Ctrl-C cancels the context, which
 // terraform-exec turns into one interrupt to terraform: it finishes what is
-// in flight and saves its state before exiting.
+// in flight and saves its state before exiting, which can take minutes.
+// main stops catching signals after the first, so a second Ctrl-C ends the
+// portal at once; terraform, in a process group of its own, does not get
+// that one.
 
 func runPlan(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	d, _, err := newDeployer("plan", args, getenv, stdout, stderr)
@@ -30,7 +34,7 @@ func runPlan(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	_, err = d.Plan(ctx)
-	return interrupted(err)
+	return d.explain(err)
 }
 
 func runDeploy(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -40,7 +44,7 @@ func runDeploy(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	cfg, err := d.Deploy(ctx)
 	if err != nil {
-		return interrupted(err)
+		return d.explain(err)
 	}
 	if err := terraform.WriteConfig(out, cfg); err != nil {
 		return err
@@ -67,7 +71,7 @@ func runDestroy(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	s, err := d.Destroy(ctx)
 	if err != nil {
-		return interrupted(err)
+		return d.explain(err)
 	}
 	if s.Empty() {
 		fmt.Fprintln(stdout, "Nothing to destroy.")
@@ -83,9 +87,16 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
+// deployer is a terraform.Deployer that remembers whether Terraform was
+// interrupted, to explain a cancellation.
+type deployer struct {
+	*terraform.Deployer
+	stopped atomic.Bool // cancelled while Terraform ran
+}
+
 // newDeployer parses the flags of one of the three commands and wires a
 // terraform.Deployer. It also returns the -out path (deploy only).
-func newDeployer(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*terraform.Deployer, string, error) {
+func newDeployer(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*deployer, string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var varFiles stringList
@@ -151,7 +162,17 @@ func newDeployer(name string, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return nil, "", err
 	}
-	d := &terraform.Deployer{Stack: st, Out: stdout}
+	d := &deployer{Deployer: &terraform.Deployer{Stack: st, Out: stdout}}
+	// On a terminal the Ctrl-C is echoed as ^C with no line end: start
+	// the notice on a line of its own.
+	lead := ""
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		lead = "\n"
+	}
+	d.Interrupted = func() {
+		d.stopped.Store(true)
+		fmt.Fprint(stderr, lead+"interrupted: waiting for Terraform to stop cleanly (Ctrl-C again to abandon it)\n")
+	}
 	if *build {
 		d.Build = func(ctx context.Context) error {
 			arts, err := bundle.Build(ctx, root, distDir)
@@ -184,11 +205,15 @@ func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
-// interrupted explains a cancellation: Terraform was interrupted, not
-// killed, so its state is consistent.
-func interrupted(err error) error {
-	if errors.Is(err, context.Canceled) {
+// explain says what a cancellation left behind: when Terraform was
+// running, it was interrupted, not killed, so its state is consistent;
+// otherwise (building, asking) Terraform changed nothing.
+func (d *deployer) explain(err error) error {
+	if !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if d.stopped.Load() {
 		return fmt.Errorf("interrupted; Terraform stopped after its in-flight operations and saved its state: %w", err)
 	}
-	return err
+	return fmt.Errorf("interrupted before Terraform changed anything: %w", err)
 }
