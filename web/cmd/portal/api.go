@@ -143,6 +143,9 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
+	// Deferred after the store's Close, so it runs first: warm function
+	// environments end before the store they use goes away.
+	defer gw.Close()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

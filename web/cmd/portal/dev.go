@@ -178,6 +178,9 @@ flags:
 	if err != nil {
 		return fmt.Errorf("api gateway: %w", err)
 	}
+	// Deferred after the store's Close, so it runs first: warm function
+	// environments end before the store they use goes away.
+	defer gw.Close()
 
 	p, closePortal, err := newPortal(portalOptions{
 		url:      pURL,
