@@ -1,6 +1,6 @@
 module github.com/usersvc/usersvc
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/a-h/templ v0.3.1100

@@ -40,7 +40,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	addr := fs.String("addr", "127.0.0.1:3000", "`address` to listen on")
 	dataDir := fs.String("data", ".local", "`directory` of the embedded store (-store bolt)")
 	storeKind := fs.String("store", "bolt", "user store: bolt (embedded, in -data) or dynamodb (the AWS SDK's standard configuration)")
-	table := fs.String("table", "AppDummy", "DynamoDB `table` (-store dynamodb)")
+	table := fs.String("table", firstNonEmpty(getenv("TABLE_NAME"), dynamo.DefaultTable), "DynamoDB `table` (-store dynamodb; default $TABLE_NAME, else AppDummy)")
 	createTable := fs.Bool("create-table", false, "create the DynamoDB table if it does not exist (for local servers such as dynalite, with AWS_ENDPOINT_URL_DYNAMODB)")
 	issuer := fs.String("issuer", "http://localhost:9229/us-east-1_LocalPool", "JWT issuer `URL` to trust, e.g. https://cognito-idp.<region>.amazonaws.com/<pool-id>")
 	audience := fs.String("audience", "portal,portal-cli", "accepted app client `ids` (aud, or client_id of access tokens), comma separated")
@@ -55,6 +55,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	burst := fs.Int("throttle-burst", 0, "stage throttle: burst `size` (default: the rate)")
 	concurrency := fs.Int("concurrency", 0, "invocations in flight per route, like reserved concurrency; 0 for no limit")
 	timeout := fs.Duration("timeout", gateway.DefaultTimeout, "integration timeout of every route")
+	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 		fs.Usage()
 		return fmt.Errorf("api: unexpected arguments %q", fs.Args())
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(stderr, *logJSON)
 
 	var store api.Store
 	switch *storeKind {

@@ -168,12 +168,22 @@ flags:
 		return fmt.Errorf("api: %w", err)
 	}
 	defer store.Close()
+	// The gateway's access log (API Gateway's, in the seed's format) goes to
+	// a file beside the store: it is the only trace of requests the
+	// authorizer refuses, which never reach a handler's log line.
+	accessPath := filepath.Join(filepath.Dir(storePath), "access.log")
+	accessLog, err := os.OpenFile(accessPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("api access log: %w", err)
+	}
+	defer accessLog.Close()
 	gw, err := gateway.New(gateway.Config{
-		Routes:   api.Routes,
-		Handler:  api.New(store, log.With("server", "api")).Handler,
-		Issuer:   provider.Issuer(),
-		Audience: []string{devClientID, cliClientID},
-		Logger:   log.With("server", "gateway"),
+		Routes:    api.Routes,
+		Handler:   api.New(store, log.With("server", "api")).Handler,
+		Issuer:    provider.Issuer(),
+		Audience:  []string{devClientID, cliClientID},
+		Logger:    log.With("server", "gateway"),
+		AccessLog: accessLog,
 	})
 	if err != nil {
 		return fmt.Errorf("api gateway: %w", err)
@@ -203,7 +213,7 @@ flags:
 	}
 	fmt.Fprintf(stdout, "portal   %s\n", pURL)
 	fmt.Fprintf(stdout, "idp      %s  (issuer %s; mail at %s/outbox)\n", iURL, provider.Issuer(), iURL)
-	fmt.Fprintf(stdout, "api      %s\n", aURL)
+	fmt.Fprintf(stdout, "api      %s  (access log %s)\n", aURL, accessPath)
 	switch pw, generated := provider.GeneratedAdminPassword(); {
 	case generated:
 		fmt.Fprintf(stdout, "admin    %s  password %s  (generated, shown once: note it, or set PORTAL_DEV_ADMIN_PASSWORD)\n", *adminEmail, pw)

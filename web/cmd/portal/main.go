@@ -51,9 +51,10 @@ func main() {
 		stop()
 	}()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "portal:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // asked for help, and got it
 		}
+		fmt.Fprintln(os.Stderr, "portal:", err)
 		os.Exit(2)
 	}
 }
