@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/usersvc/usersvc/web/idp/users"
+	"github.com/usersvc/usersvc/web/loopback"
 )
 
 // DefaultPoolID is the user pool id used when none is configured, in
@@ -143,7 +143,7 @@ func (c Client) validate() error {
 				return fmt.Errorf("URL %q is not an absolute URL without a fragment", raw)
 			}
 			// Cognito allows plain http only for localhost.
-			if u.Scheme != "https" && !(u.Scheme == "http" && isLocalHost(u.Hostname())) {
+			if u.Scheme != "https" && !(u.Scheme == "http" && loopback.IsLocal(u.Hostname())) {
 				return fmt.Errorf("URL %q must use https (http only for localhost)", raw)
 			}
 		}
@@ -211,15 +211,4 @@ func DevClient(portalURL, secret string) Client {
 		AllowedOAuthFlows:  []string{"code"},
 		AllowedOAuthScopes: []string{"openid", "email", "profile"},
 	}
-}
-
-// isLocalHost reports whether host names this machine, where browsers
-// treat plain http as a secure context.
-func isLocalHost(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && ip.IsLoopback()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/usersvc/usersvc/web/idp/keys"
 	"github.com/usersvc/usersvc/web/idp/outbox"
 	"github.com/usersvc/usersvc/web/idp/users"
+	"github.com/usersvc/usersvc/web/loopback"
 )
 
 // Lifetimes of the provider's own short-lived state.
@@ -135,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.origin = u.Scheme + "://" + u.Host
 	s.issuer = s.origin + "/" + s.poolID
-	s.secure = u.Scheme == "https" || isLocalHost(u.Hostname())
+	s.secure = u.Scheme == "https" || loopback.IsLocal(u.Hostname())
 	if s.secure {
 		s.cookies = cookieNames{session: "__Host-idp-session", csrf: "__Host-idp-csrf"}
 	} else {

@@ -2,12 +2,12 @@ package portal
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/usersvc/usersvc/web/loopback"
 	"github.com/usersvc/usersvc/web/portal/session"
 )
 
@@ -25,12 +25,7 @@ type cookieSpec struct {
 // http origin must do without. The "portal-" stem keeps the cookie apart
 // from the identity provider's, which shares the jar across ports.
 func newCookieSpec(base *url.URL) cookieSpec {
-	host := base.Hostname()
-	secure := base.Scheme == "https" || host == "localhost" || strings.HasSuffix(host, ".localhost")
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		secure = true
-	}
-	if secure {
+	if base.Scheme == "https" || loopback.IsLocal(base.Hostname()) {
 		return cookieSpec{name: "__Host-portal-session", pending: "__Host-portal-pending", secure: true}
 	}
 	return cookieSpec{name: "portal-session", pending: "portal-pending"}
