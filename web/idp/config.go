@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/usersvc/usersvc/web/idp/users"
-	"github.com/usersvc/usersvc/web/loopback"
 )
 
 // DefaultPoolID is the user pool id used when none is configured, in
@@ -138,13 +137,8 @@ func (c Client) validate() error {
 	}
 	for _, list := range [][]string{c.CallbackURLs, c.LogoutURLs} {
 		for _, raw := range list {
-			u, err := url.Parse(raw)
-			if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
-				return fmt.Errorf("URL %q is not an absolute URL without a fragment", raw)
-			}
-			// Cognito allows plain http only for localhost.
-			if u.Scheme != "https" && !(u.Scheme == "http" && loopback.IsLocal(u.Hostname())) {
-				return fmt.Errorf("URL %q must use https (http only for localhost)", raw)
+			if err := checkRedirectURL(raw); err != nil {
+				return err
 			}
 		}
 	}
@@ -153,6 +147,29 @@ func (c Client) validate() error {
 	}
 	_, err := c.lifetimes()
 	return err
+}
+
+// checkRedirectURL applies Amazon Cognito's rule for a registered callback
+// or sign-out URL: absolute, no fragment, https, or plain http only when the
+// host is exactly "localhost" (any port and path). Loopback addresses such
+// as 127.0.0.1 and [::1] are refused over http, as Cognito refuses them, so
+// that a client that works here also registers there. Whether a browser
+// treats a host as a secure context (loopback.IsLocal, for cookies) is a
+// different question with a wider answer.
+func checkRedirectURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
+		return fmt.Errorf("URL %q is not an absolute URL without a fragment", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme != "http":
+		return fmt.Errorf("URL %q must use https (or http://localhost)", raw)
+	case u.Hostname() != "localhost":
+		return fmt.Errorf("URL %q: Cognito allows plain http only for the host localhost, not %q; use https or http://localhost", raw, u.Hostname())
+	}
+	return nil
 }
 
 // LoadClients decodes {"UserPoolClients": [...]} (the shape of Cognito's

@@ -72,3 +72,50 @@ func TestNewRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestClientRedirectURLs: registered callback and sign-out URLs follow
+// Amazon Cognito's rule (https, or plain http only on the host
+// "localhost"), whatever browsers consider a secure context.
+func TestClientRedirectURLs(t *testing.T) {
+	for _, tt := range []struct {
+		url  string
+		want string // "" when accepted, else part of the error
+	}{
+		{"https://portal.example.com/auth/callback", ""},
+		{"https://127.0.0.1:8443/cb", ""},
+		{"http://localhost/callback", ""},
+		{"http://localhost:8080/auth/callback", ""},
+		{"http://localhost:8080/", ""},
+		{"http://localhost", ""},
+		{"http://127.0.0.1/callback", `only for the host localhost, not "127.0.0.1"`},
+		{"http://127.0.0.1:8080/auth/callback", "127.0.0.1"},
+		{"http://[::1]:8080/auth/callback", `not "::1"`},
+		{"http://LOCALHOST:8080/cb", "LOCALHOST"},
+		{"http://localhost.:8080/cb", "localhost."},
+		{"http://app.localhost:8080/cb", "app.localhost"},
+		{"http://localhost.example.com/cb", "localhost.example.com"},
+		{"http://portal.example.com/cb", "https"},
+		{"ftp://localhost/cb", "https"},
+		{"myapp://callback", "https"},
+		{"/cb", "absolute"},
+		{"https://portal.example.com/cb#x", "fragment"},
+	} {
+		for _, field := range []string{"CallbackURLs", "LogoutURLs"} {
+			t.Run(field+" "+tt.url, func(t *testing.T) {
+				c := Client{ClientId: "a", CallbackURLs: []string{"https://a.example/cb"}}
+				if field == "CallbackURLs" {
+					c.CallbackURLs = []string{tt.url}
+				} else {
+					c.LogoutURLs = []string{tt.url}
+				}
+				err := c.validate()
+				switch {
+				case tt.want == "" && err != nil:
+					t.Fatalf("refused: %v", err)
+				case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.want)
+				}
+			})
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -69,7 +70,9 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now().Truncate(time.Second)}}
 	rpSrv := httptest.NewUnstartedServer(nil)
-	rpURL := "http://" + rpSrv.Listener.Addr().String()
+	// localhost, not the listener's 127.0.0.1: Cognito (and so the
+	// provider) registers plain http callbacks only on localhost.
+	rpURL := fmt.Sprintf("http://localhost:%d", rpSrv.Listener.Addr().(*net.TCPAddr).Port)
 	e.conf = Client{
 		ClientId: "portal", ClientSecret: secret,
 		CallbackURLs: []string{rpURL + "/auth/callback"}, LogoutURLs: []string{rpURL + "/"},

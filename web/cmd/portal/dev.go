@@ -28,10 +28,12 @@ const devClientID = "portal"
 // cliClientID is the public app client `portal dev` registers for
 // command-line use (`portal token`), and cliCallback its one callback URL.
 // Nothing listens there: `portal token` captures the redirect to it and
-// never follows it, so it need not be a port anything is bound to.
+// never follows it, so it need not be a port anything is bound to. It is on
+// localhost, not 127.0.0.1, because Cognito allows plain http only there
+// and the local provider follows the same rule.
 const (
 	cliClientID = "portal-cli"
-	cliCallback = "http://127.0.0.1/callback"
+	cliCallback = "http://localhost/callback"
 )
 
 // cliClient is the public app client for tools on the developer's machine:

@@ -35,6 +35,13 @@ func TestTokenAgainstDev(t *testing.T) {
 	if got := claim(t, access, "client_id"); got != cliClientID {
 		t.Errorf("access token client_id %q, want %q", got, cliClientID)
 	}
+	// The client's one callback is on localhost (Cognito's rule for plain
+	// http); the old loopback-IP one is no longer registered.
+	var errOut bytes.Buffer
+	old := []string{"-idp-url", s.idp, "-username", "admin@example.com", "-redirect-uri", "http://127.0.0.1/callback"}
+	if err := runToken(context.Background(), old, func(k string) string { return env[k] }, io.Discard, &errOut); err == nil || !strings.Contains(err.Error(), "redirect_uri") {
+		t.Errorf("portal token -redirect-uri http://127.0.0.1/callback: err = %v, want a redirect_uri mismatch", err)
+	}
 
 	call := func(method, path, body, tok string) (int, string) {
 		t.Helper()
