@@ -196,7 +196,7 @@ func (s *Server) redirectWithCode(w http.ResponseWriter, r *http.Request, ar aut
 	s.mu.Unlock()
 	if err != nil {
 		// RFC 6749 section 4.1.2.1: the client learns to try again later.
-		s.log.WarnContext(r.Context(), "authorization code refused", "err", err, "client_id", ar.client.ClientId)
+		s.log.WarnContext(r.Context(), "authorization code refused", "error", err, "client_id", ar.client.ClientId)
 		http.Redirect(w, r, ar.redirectTo(url.Values{"error": {"temporarily_unavailable"}}), http.StatusFound)
 		return
 	}

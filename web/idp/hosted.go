@@ -398,7 +398,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	s.log.ErrorContext(r.Context(), what, "err", err)
+	s.log.ErrorContext(r.Context(), what, "error", err)
 	s.message(w, r, http.StatusInternalServerError, "Something went wrong",
 		"The identity provider could not finish this request. Try again in a moment.")
 }

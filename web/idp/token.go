@@ -245,7 +245,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client, tr tokenRequest) (toke
 	s.mu.Unlock()
 	if !first {
 		if err := s.users.RevokeFamily(r.Context(), snap.originJTI, snap.refreshExpiry); err != nil {
-			s.log.ErrorContext(r.Context(), "revoke tokens of a replayed code", "err", err)
+			s.log.ErrorContext(r.Context(), "revoke tokens of a replayed code", "error", err)
 		}
 		s.log.WarnContext(r.Context(), "authorization code replayed; its tokens are revoked", "client_id", c.ClientId)
 		return tokenResponse{}, errInvalidGrant
@@ -256,7 +256,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client, tr tokenRequest) (toke
 	}
 	resp, err := s.mint(c, u, snap.scope, snap.nonce, snap.authTime, snap.eventID, snap.originJTI, now)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "mint tokens", "err", err)
+		s.log.ErrorContext(r.Context(), "mint tokens", "error", err)
 		return tokenResponse{}, &oauthError{http.StatusInternalServerError, "server_error"}
 	}
 	refresh := newSecret()
@@ -265,7 +265,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client, tr tokenRequest) (toke
 		OriginJTI: snap.originJTI, EventID: snap.eventID, Expires: snap.refreshExpiry,
 	})
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "save refresh token", "err", err)
+		s.log.ErrorContext(r.Context(), "save refresh token", "error", err)
 		return tokenResponse{}, &oauthError{http.StatusInternalServerError, "server_error"}
 	}
 	resp.RefreshToken = refresh
@@ -299,7 +299,7 @@ func (s *Server) refresh(r *http.Request, c *client, tr tokenRequest) (tokenResp
 		return tokenResponse{}, errInvalidGrant
 	}
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "look up refresh token", "err", err)
+		s.log.ErrorContext(r.Context(), "look up refresh token", "error", err)
 		return tokenResponse{}, &oauthError{http.StatusInternalServerError, "server_error"}
 	}
 	if ref.ClientID != c.ClientId {
@@ -311,7 +311,7 @@ func (s *Server) refresh(r *http.Request, c *client, tr tokenRequest) (tokenResp
 	}
 	resp, err := s.mint(c, u, ref.Scope, "", ref.AuthTime, ref.EventID, ref.OriginJTI, s.now())
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "mint tokens", "err", err)
+		s.log.ErrorContext(r.Context(), "mint tokens", "error", err)
 		return tokenResponse{}, &oauthError{http.StatusInternalServerError, "server_error"}
 	}
 	return resp, nil
@@ -376,7 +376,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, users.ErrBadCode):
 		// Unknown, expired or already revoked: nothing left to do.
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "look up refresh token", "err", err)
+		s.log.ErrorContext(r.Context(), "look up refresh token", "error", err)
 		s.writeOAuthError(w, &oauthError{http.StatusInternalServerError, "server_error"})
 		return
 	case ref.ClientID != c.ClientId:
@@ -384,7 +384,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		if err := s.users.RevokeFamily(r.Context(), ref.OriginJTI, ref.Expires); err != nil {
-			s.log.ErrorContext(r.Context(), "revoke refresh token", "err", err)
+			s.log.ErrorContext(r.Context(), "revoke refresh token", "error", err)
 			s.writeOAuthError(w, &oauthError{http.StatusInternalServerError, "server_error"})
 			return
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -33,7 +35,7 @@ func csp(formAction ...string) string {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component, formAction ...string) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "error", err)
 		http.Error(w, "Internal error", http.StatusInternalServerError)
 		return
 	}
@@ -169,13 +171,14 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 // requestIDKey carries the request id in a context.
 type requestIDKey struct{}
 
-// logged gives every request an id (logged with each line about it) and
-// logs the request once it is answered, without its query (which can hold
-// codes).
+// logged gives every request an id (logged with each line about it, and
+// returned in the X-Request-Id header) and logs the request once it is
+// answered, without its query (which can hold codes).
 func (s *Server) logged(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newUUID()
+		id := newRequestID()
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		h.ServeHTTP(rec, r.WithContext(ctx))
@@ -185,7 +188,7 @@ func (s *Server) logged(h http.Handler) http.Handler {
 		}
 		s.log.LogAttrs(ctx, level, "request", slog.String("method", r.Method),
 			slog.String("path", strings.ToValidUTF8(r.URL.Path, "?")),
-			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+			slog.Int("status", rec.status), slog.Duration("latency", time.Since(start)))
 	})
 }
 
@@ -209,6 +212,15 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 }
 
 func newUUID() string { return users.NewUUID() }
+
+// newRequestID returns a request id: 16 hex digits, the same form as the
+// portal's, so the two web servers' logs read alike. (The API keeps API
+// Gateway's own request ids, which are not generated here.)
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 type statusRecorder struct {
 	http.ResponseWriter

@@ -20,6 +20,9 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
+// newRequestID returns a request id: 16 hex digits, the same form as the
+// identity provider's, so the two web servers' logs read alike. (The API
+// keeps API Gateway's own request ids, which are not generated here.)
 func newRequestID() string {
 	b := make([]byte, 8)
 	rand.Read(b)

@@ -140,7 +140,7 @@ func (o *Outbox) List() ([]Message, error) {
 		}
 		m, err := o.read(name)
 		if err != nil {
-			o.log.Warn("unreadable message in outbox", "file", e.Name(), "err", err)
+			o.log.Warn("unreadable message in outbox", "file", e.Name(), "error", err)
 			continue
 		}
 		ms = append(ms, m)
