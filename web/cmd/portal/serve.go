@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -97,26 +96,16 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// readAWSConfig reads the file `portal deploy` writes. It refuses a file
-// others can read, since it holds the client secret.
+// readAWSConfig reads the file `portal deploy` writes, through
+// terraform.LoadConfig (which refuses a file others can read: it holds the
+// client secret), and checks it names what serve needs.
 func readAWSConfig(path string) (terraform.AWSConfig, error) {
-	var c terraform.AWSConfig
-	fi, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return c, fmt.Errorf("%s does not exist (run portal deploy, or give -issuer, -client-id and -api-url)", path)
-		}
-		return c, err
+	c, err := terraform.LoadConfig(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, fmt.Errorf("%s does not exist (run portal deploy, or give -issuer, -client-id and -api-url)", path)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return c, fmt.Errorf("%s is readable by others (mode %v); it holds the client secret: chmod 600 it", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
 	if err != nil {
 		return c, err
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("read %s: %w", path, err)
 	}
 	if c.Issuer == "" || c.ClientID == "" || c.APIURL == "" {
 		return c, fmt.Errorf("%s lacks issuer, client_id or api_url", path)
