@@ -179,9 +179,12 @@ func (s *Server) logged(h http.Handler) http.Handler {
 		id := newRequestID()
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		w.Header().Set("X-Request-Id", id)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		h.ServeHTTP(rec, r.WithContext(ctx))
+		if rec.status == 0 {
+			rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
+		}
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError
@@ -222,14 +225,27 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
+// statusRecorder remembers the status a handler sent, for the access log:
+// the first final status written (net/http ignores later ones, and 1xx
+// responses are interim), or 200 once the body is written without one.
+// It stays 0 while nothing has been sent.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -29,14 +29,17 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// statusRecorder remembers the status a handler wrote, for the access log.
+// statusRecorder remembers the status a handler sent, for the access log:
+// the first final status written (net/http ignores later ones, and 1xx
+// responses are interim), or 200 once the body is written without one.
+// It stays 0 while nothing has been sent.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
+	if r.status == 0 && code >= 200 {
 		r.status = code
 	}
 	r.ResponseWriter.WriteHeader(code)
@@ -71,6 +74,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				if rec.status == 0 {
 					s.serverError(rec, r, nil)
 				}
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
 			}
 			level := slog.LevelInfo
 			if rec.status >= 500 {
