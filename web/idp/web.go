@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/usersvc/usersvc/web/requestlog"
 
 	"github.com/a-h/templ"
 
@@ -176,22 +176,19 @@ type requestIDKey struct{}
 // answered, without its query (which can hold codes).
 func (s *Server) logged(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newRequestID()
+		id := requestlog.NewID()
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		w.Header().Set("X-Request-Id", id)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := requestlog.NewRecorder(w)
 		start := time.Now()
 		h.ServeHTTP(rec, r.WithContext(ctx))
-		if rec.status == 0 {
-			rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
-		}
 		level := slog.LevelInfo
-		if rec.status >= 500 {
+		if rec.Status() >= 500 {
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(ctx, level, "request", slog.String("method", r.Method),
 			slog.String("path", strings.ToValidUTF8(r.URL.Path, "?")),
-			slog.Int("status", rec.status), slog.Duration("latency", time.Since(start)))
+			slog.Int("status", rec.Status()), slog.Duration("latency", time.Since(start)))
 	})
 }
 
@@ -215,37 +212,3 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 }
 
 func newUUID() string { return users.NewUUID() }
-
-// newRequestID returns a request id: 16 hex digits, the same form as the
-// portal's, so the two web servers' logs read alike. (The API keeps API
-// Gateway's own request ids, which are not generated here.)
-func newRequestID() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// statusRecorder remembers the status a handler sent, for the access log:
-// the first final status written (net/http ignores later ones, and 1xx
-// responses are interim), or 200 once the body is written without one.
-// It stays 0 while nothing has been sent.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 && code >= 200 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -2,12 +2,12 @@ package portal
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/usersvc/usersvc/web/requestlog"
 )
 
 type ctxKey int
@@ -20,73 +20,36 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-// newRequestID returns a request id: 16 hex digits, the same form as the
-// identity provider's, so the two web servers' logs read alike. (The API
-// keeps API Gateway's own request ids, which are not generated here.)
-func newRequestID() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// statusRecorder remembers the status a handler sent, for the access log:
-// the first final status written (net/http ignores later ones, and 1xx
-// responses are interim), or 200 once the body is written without one.
-// It stays 0 while nothing has been sent.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 && code >= 200 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 // observe gives every request an id (X-Request-Id), recovers from panics
 // with the 500 page, and logs one line per request. Only the path is
 // logged: query strings carry authorization codes and state.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
+		id := requestlog.NewID()
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := requestlog.NewRecorder(w)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
 				s.log.ErrorContext(ctx, "panic", "request_id", id, "panic", p)
-				if rec.status == 0 {
+				if !rec.Sent() {
 					s.serverError(rec, r, nil)
 				}
 			}
-			if rec.status == 0 {
-				rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
-			}
 			level := slog.LevelInfo
-			if rec.status >= 500 {
+			if rec.Status() >= 500 {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(ctx, level, "request",
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status),
+				slog.Int("status", rec.Status()),
 				slog.Duration("latency", time.Since(start)),
 			)
 		}()
