@@ -55,15 +55,15 @@ func New(store Store, log *slog.Logger, opts ...Option) *API {
 }
 
 // Handler returns the handler of the route table entry whose Function is
-// function.
+// function: the table says which method serves it.
 func (a *API) Handler(function string) (HandlerFunc, bool) {
-	switch function {
-	case "get_user":
-		return a.GetUser, true
-	case "create_user":
-		return a.CreateUser, true
-	case "list_users":
-		return a.ListUsers, true
+	for _, r := range Routes {
+		if r.Function == function && r.Handler != nil {
+			m := r.Handler
+			return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+				return m(a, ctx, req)
+			}, true
+		}
 	}
 	return nil, false
 }

@@ -40,8 +40,9 @@ const (
 	DefaultTimeout = 30 * time.Second
 )
 
-// Config configures a Gateway. Routes, a handler for each route, Issuer and
-// Audience are required; the rest have working defaults.
+// Config configures a Gateway. Routes and a handler for each route are
+// required, and Issuer and Audience unless every route is Public; the rest
+// have working defaults.
 type Config struct {
 	// Routes is the route table to serve, normally api.Routes.
 	Routes []api.Route
@@ -165,7 +166,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.limiter = rate.NewLimiter(rate.Limit(cfg.Throttle.Rate), burst)
 	}
-	if g.auth == nil {
+	if g.auth == nil && !allPublic(cfg.Routes) {
 		var err error
 		g.auth, err = jwtauth.New(jwtauth.Config{
 			Issuer:   cfg.Issuer,
@@ -213,6 +214,17 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return g, nil
+}
+
+// allPublic reports whether no route needs the JWT authorizer, in which
+// case the gateway needs no issuer (the portal's own HTTP API).
+func allPublic(routes []api.Route) bool {
+	for _, r := range routes {
+		if !r.Public {
+			return false
+		}
+	}
+	return true
 }
 
 func orDefault(s, def string) string {
@@ -289,7 +301,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.answer(w, r, msgTooLarge)
 		return
 	}
-	res, err := g.auth.Authorize(r.Context(), joinedHeader(r.Header, "Authorization"), rt.Scopes)
+	res, err := &jwtauth.Result{}, error(nil)
+	if !rt.Public {
+		res, err = g.auth.Authorize(r.Context(), joinedHeader(r.Header, "Authorization"), rt.Scopes)
+	}
 	if err != nil {
 		var aerr *jwtauth.Error
 		if errors.As(err, &aerr) {

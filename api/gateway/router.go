@@ -5,13 +5,18 @@ import (
 	"strings"
 )
 
+// DefaultRouteKey is the route key of an HTTP API's catch-all route.
+const DefaultRouteKey = "$default"
+
 // router matches requests to routes as an HTTP API does: the method and the
 // path must both match a route key, paths are case sensitive, a segment
 // "{name}" matches one path segment and a final "{name+}" matches the rest.
-// Exact routes win over routes with parameters.
+// Exact routes win over routes with parameters, and the route "$default"
+// catches whatever no other route matches.
 type router struct {
 	exact  map[string]*route // "GET /user"
 	params []paramRoute
+	def    *route // "$default", or nil
 }
 
 type paramRoute struct {
@@ -23,6 +28,13 @@ type paramRoute struct {
 func newRouter(routes []*route) (*router, error) {
 	rt := &router{exact: make(map[string]*route)}
 	for _, r := range routes {
+		if r.Key == DefaultRouteKey {
+			if rt.def != nil {
+				return nil, fmt.Errorf("route key %q listed twice", r.Key)
+			}
+			rt.def = r
+			continue
+		}
 		method, path, ok := strings.Cut(r.Key, " ")
 		if !ok || method == "" || !strings.HasPrefix(path, "/") {
 			return nil, fmt.Errorf("route key %q is not \"METHOD /path\"", r.Key)
@@ -54,6 +66,9 @@ func (rt *router) all() []*route {
 	for _, p := range rt.params {
 		out = append(out, p.r)
 	}
+	if rt.def != nil {
+		out = append(out, rt.def)
+	}
 	return out
 }
 
@@ -63,7 +78,7 @@ func (rt *router) match(method, path string) (*route, map[string]string, bool) {
 		return r, nil, true
 	}
 	if len(rt.params) == 0 || !strings.HasPrefix(path, "/") {
-		return nil, nil, false
+		return rt.def, nil, rt.def != nil
 	}
 	segs := strings.Split(path[1:], "/")
 	for _, p := range rt.params {
@@ -74,7 +89,7 @@ func (rt *router) match(method, path string) (*route, map[string]string, bool) {
 			return p.r, params, true
 		}
 	}
-	return nil, nil, false
+	return rt.def, nil, rt.def != nil
 }
 
 func matchSegments(pattern, segs []string) (map[string]string, bool) {

@@ -1,6 +1,6 @@
-// Package bundle builds the Lambda deployment packages: one zip per entry of
-// api.Routes, holding a single linux/arm64 executable named bootstrap for the
-// provided.al2023 runtime.
+// Package bundle builds the Lambda deployment packages: one zip per function
+// of the catalogue in package lambdas, holding a single linux/arm64
+// executable named bootstrap for the provided.al2023 runtime.
 //
 // Packages are reproducible: the same source and Go version give
 // byte-identical zips, so Terraform's source_code_hash changes only when the
@@ -20,7 +20,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/lambdas"
 )
 
 // Artifact is one built package.
@@ -35,18 +35,9 @@ type Artifact struct {
 // make each build differ. (DOS time cannot go before 1980.)
 var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Functions returns the function names of the route table, each once.
-func Functions() []string {
-	var fns []string
-	seen := map[string]bool{}
-	for _, r := range api.Routes {
-		if !seen[r.Function] {
-			seen[r.Function] = true
-			fns = append(fns, r.Function)
-		}
-	}
-	return fns
-}
+// Functions returns the name of every function in the catalogue
+// (lambdas.Functions), each once.
+func Functions() []string { return lambdas.Functions() }
 
 // Build compiles every function of the route table from the module at
 // moduleRoot and writes outDir/<function>.zip. It runs the go command found

@@ -1,0 +1,94 @@
+package lambdas_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/usersvc/usersvc/lambdas"
+)
+
+// TestEveryMainServesItsOwnEntry holds each lambdas/<fn>/main.go to the
+// catalogue: its main is one call whose one argument is its own function's
+// name (so a copied main that still names the function it came from
+// fails), and every catalogued function has such a main.
+func TestEveryMainServesItsOwnEntry(t *testing.T) {
+	fns := lambdas.Functions()
+	if len(fns) == 0 {
+		t.Fatal("no functions catalogued")
+	}
+	mains, err := filepath.Glob(filepath.Join("*", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, path := range mains {
+		dir := filepath.Dir(path)
+		dirs = append(dirs, dir)
+		name, ok := servedName(t, path)
+		switch {
+		case !ok:
+			t.Errorf("%s: main is not one call with the function's name as its only argument", path)
+		case name != dir:
+			t.Errorf("%s serves %q, want its own directory's name %q", path, name, dir)
+		case !slices.Contains(fns, name):
+			t.Errorf("%s serves %q, which lambdas.Routes does not list", path, name)
+		}
+	}
+	for _, fn := range fns {
+		if !slices.Contains(dirs, fn) {
+			t.Errorf("function %q has no lambdas/%s/main.go", fn, fn)
+		}
+	}
+}
+
+// servedName returns the string literal a main.go's main passes to its one
+// call, e.g. "get_user" in `func main() { serve.Function("get_user") }`.
+func servedName(t *testing.T, path string) (string, bool) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Name.Name != "main" || fn.Recv != nil {
+			continue
+		}
+		if len(fn.Body.List) != 1 {
+			return "", false
+		}
+		stmt, ok := fn.Body.List[0].(*ast.ExprStmt)
+		if !ok {
+			return "", false
+		}
+		call, ok := stmt.X.(*ast.CallExpr)
+		if !ok || len(call.Args) != 1 {
+			return "", false
+		}
+		lit, ok := call.Args[0].(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(lit.Value)
+		return s, err == nil
+	}
+	return "", false
+}
+
+func TestRoutesHaveHandlersOrArePublic(t *testing.T) {
+	for _, r := range lambdas.Routes() {
+		if r.Handler == nil && !r.Public {
+			t.Errorf("route %q (function %q) has no handler and is not public", r.Key, r.Function)
+		}
+	}
+}
