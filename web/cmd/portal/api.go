@@ -2,27 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/usersvc/usersvc/api"
-	"github.com/usersvc/usersvc/api/bolt"
 	"github.com/usersvc/usersvc/api/dynamo"
 	"github.com/usersvc/usersvc/api/gateway"
 )
-
-// apiStoreFile is where "portal api" keeps the embedded store under -data;
-// "portal dev" uses the same file so both see the same users.
-func apiStoreFile(dataDir string) string { return filepath.Join(dataDir, "api", "users.db") }
 
 // runAPI serves the HTTP API: the local API Gateway (JWT authorizer,
 // payload format 2.0) in front of the user service's handlers, on the
@@ -65,55 +53,11 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	log := newLogger(stderr, *logJSON)
 
-	var store api.Store
-	switch *storeKind {
-	case "bolt":
-		path := apiStoreFile(*dataDir)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return fmt.Errorf("api: %w", err)
-		}
-		s, err := bolt.Open(path)
-		if err != nil {
-			return fmt.Errorf("api: %w", err)
-		}
-		defer s.Close()
-		store = s
-		log.Info("embedded user store", "path", path)
-	case "dynamodb":
-		env := func(k string) string {
-			if k == "TABLE_NAME" {
-				return *table
-			}
-			return getenv(k)
-		}
-		s, err := dynamo.NewFromEnv(ctx, env, log)
-		if err != nil {
-			return fmt.Errorf("api: %w", err)
-		}
-		if *createTable {
-			if err := s.EnsureTable(ctx); err != nil {
-				return fmt.Errorf("api: %w", err)
-			}
-		}
-		store = s
-		log.Info("dynamodb user store", "table", s.Table())
-	default:
-		return fmt.Errorf("api: -store %q: want bolt or dynamodb", *storeKind)
+	accessOut, closeAccess, err := openAccessLog(*accessLog, stdout)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
 	}
-
-	var logOut io.Writer
-	switch *accessLog {
-	case "":
-	case "-":
-		logOut = stdout
-	default:
-		f, err := os.OpenFile(*accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("api: access log: %w", err)
-		}
-		defer f.Close()
-		logOut = f
-	}
+	defer closeAccess()
 	var cors *gateway.CORS
 	if *corsOrigins != "" {
 		cors = &gateway.CORS{
@@ -128,52 +72,35 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	if *burst <= 0 {
 		*burst = max(1, int(*rate))
 	}
-	handlers := api.New(store, log)
-	gw, err := gateway.New(gateway.Config{
-		Routes:         api.Routes,
-		Handler:        handlers.Handler,
-		Issuer:         *issuer,
-		Audience:       splitCommaFlag(*audience),
-		Logger:         log,
-		AccessLog:      logOut,
-		CORS:           cors,
-		Throttle:       gateway.Throttle{Rate: *rate, Burst: *burst},
-		MaxConcurrency: *concurrency,
-		Timeout:        *timeout,
+	gw, closeAPI, err := openAPI(ctx, apiConfig{
+		store:       *storeKind,
+		dataDir:     *dataDir,
+		table:       *table,
+		createTable: *createTable,
+		getenv:      getenv,
+		issuer:      *issuer,
+		audience:    splitCommaFlag(*audience),
+		gateway: gateway.Config{
+			AccessLog:      accessOut,
+			CORS:           cors,
+			Throttle:       gateway.Throttle{Rate: *rate, Burst: *burst},
+			MaxConcurrency: *concurrency,
+			Timeout:        *timeout,
+		},
+		log: log,
 	})
 	if err != nil {
-		return fmt.Errorf("api: %w", err)
+		return err
 	}
-	// Deferred after the store's Close, so it runs first: warm function
-	// environments end before the store they use goes away.
-	defer gw.Close()
+	defer closeAPI()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	log.Info("serving HTTP API", "url", "http://"+ln.Addr().String(), "issuer", *issuer, "audience", *audience, "store", *storeKind)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("api: %w", err)
-	case <-ctx.Done():
-	}
 	// In-flight requests get as long as a route may run, then go.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *timeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("api: shutdown: %w", err)
-	}
-	log.Info("stopped")
-	return nil
+	return serveAll(ctx, log, namedServer{name: "api", ln: ln, handler: gw, grace: *timeout})
 }
 
 // splitCommaFlag splits a comma-separated flag value, dropping empty entries.

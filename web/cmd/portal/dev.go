@@ -9,14 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
-	"github.com/usersvc/usersvc/api"
-	"github.com/usersvc/usersvc/api/bolt"
 	"github.com/usersvc/usersvc/api/gateway"
 	"github.com/usersvc/usersvc/web/idp"
 	"github.com/usersvc/usersvc/web/portal"
@@ -138,16 +135,13 @@ flags:
 	pURL := firstNonEmpty(strings.TrimSuffix(*portalURL, "/"), defaultURL(portalLn.Addr()))
 	iURL := firstNonEmpty(strings.TrimSuffix(*idpURL, "/"), defaultURL(idpLn.Addr()))
 	aURL := firstNonEmpty(strings.TrimSuffix(*apiURL, "/"), defaultURL(apiLn.Addr()))
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
 
 	// The portal is a confidential client, as in AWS (generate_secret);
 	// its secret lives only in this process. `portal token` uses the public
 	// client portal-cli instead, and the gateway accepts tokens of both.
 	secret := rand.Text()
 	adminPassword := getenv("PORTAL_DEV_ADMIN_PASSWORD")
-	provider, err := idp.New(idp.Config{
+	provider, err := openIDP(idp.Config{
 		URL:           iURL,
 		DataDir:       *dataDir,
 		Clients:       []idp.Client{idp.DevClient(pURL, secret), cliClient()},
@@ -157,42 +151,31 @@ flags:
 		Logger:        log.With("server", "idp"),
 	})
 	if err != nil {
-		return fmt.Errorf("identity provider: %w", err)
+		return err
 	}
 	defer provider.Close()
 
-	storePath := apiStoreFile(*dataDir)
-	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
-		return fmt.Errorf("api: %w", err)
-	}
-	store, err := bolt.Open(storePath)
-	if err != nil {
-		return fmt.Errorf("api: %w", err)
-	}
-	defer store.Close()
 	// The gateway's access log (API Gateway's, in the seed's format) goes to
 	// a file beside the store: it is the only trace of requests the
 	// authorizer refuses, which never reach a handler's log line.
-	accessPath := filepath.Join(filepath.Dir(storePath), "access.log")
-	accessLog, err := os.OpenFile(accessPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	accessPath := filepath.Join(filepath.Dir(apiStoreFile(*dataDir)), "access.log")
+	accessOut, closeAccess, err := openAccessLog(accessPath, stdout)
 	if err != nil {
-		return fmt.Errorf("api access log: %w", err)
+		return fmt.Errorf("api: %w", err)
 	}
-	defer accessLog.Close()
-	gw, err := gateway.New(gateway.Config{
-		Routes:    api.Routes,
-		Handler:   api.New(store, log.With("server", "api")).Handler,
-		Issuer:    provider.Issuer(),
-		Audience:  []string{devClientID, cliClientID},
-		Logger:    log.With("server", "gateway"),
-		AccessLog: accessLog,
+	defer closeAccess()
+	gw, closeAPI, err := openAPI(ctx, apiConfig{
+		store:    "bolt",
+		dataDir:  *dataDir,
+		issuer:   provider.Issuer(),
+		audience: []string{devClientID, cliClientID},
+		gateway:  gateway.Config{AccessLog: accessOut},
+		log:      log,
 	})
 	if err != nil {
-		return fmt.Errorf("api gateway: %w", err)
+		return err
 	}
-	// Deferred after the store's Close, so it runs first: warm function
-	// environments end before the store they use goes away.
-	defer gw.Close()
+	defer closeAPI()
 
 	p, closePortal, err := newPortal(portalOptions{
 		url:      pURL,
@@ -216,14 +199,7 @@ flags:
 	fmt.Fprintf(stdout, "portal   %s\n", pURL)
 	fmt.Fprintf(stdout, "idp      %s  (issuer %s; mail at %s/outbox)\n", iURL, provider.Issuer(), iURL)
 	fmt.Fprintf(stdout, "api      %s  (access log %s)\n", aURL, accessPath)
-	switch pw, generated := provider.GeneratedAdminPassword(); {
-	case generated:
-		fmt.Fprintf(stdout, "admin    %s  password %s  (generated, shown once: note it, or set PORTAL_DEV_ADMIN_PASSWORD)\n", *adminEmail, pw)
-	case adminPassword != "":
-		fmt.Fprintf(stdout, "admin    %s  password from PORTAL_DEV_ADMIN_PASSWORD\n", *adminEmail)
-	default:
-		fmt.Fprintf(stdout, "admin    %s  password unchanged since it was first printed (set PORTAL_DEV_ADMIN_PASSWORD to reset it)\n", *adminEmail)
-	}
+	printAdmin(stdout, provider, *adminEmail, adminPassword)
 
 	go func() {
 		// Discover the provider now, so the first sign-in does not wait.
@@ -234,9 +210,9 @@ flags:
 	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond))
 	lns = nil // serveAll owns them now
 	return serveAll(ctx, log,
-		namedServer{"portal", portalLn, p.server},
-		namedServer{"idp", idpLn, canonicalHost(idpBase, provider.Handler())},
-		namedServer{"api", apiLn, gw},
+		namedServer{name: "portal", ln: portalLn, handler: p.server},
+		namedServer{name: "idp", ln: idpLn, handler: canonicalHost(idpBase, provider.Handler())},
+		namedServer{name: "api", ln: apiLn, handler: gw, grace: gateway.DefaultTimeout},
 	)
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -84,11 +83,8 @@ flags:
 	if err != nil {
 		return fmt.Errorf("-url: %w", err)
 	}
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
 	adminPassword := getenv("PORTAL_DEV_ADMIN_PASSWORD")
-	provider, err := idp.New(idp.Config{
+	provider, err := openIDP(idp.Config{
 		URL:           iURL,
 		PoolID:        *poolID,
 		DataDir:       *dataDir,
@@ -99,7 +95,7 @@ flags:
 		Logger:        log.With("server", "idp"),
 	})
 	if err != nil {
-		return fmt.Errorf("identity provider: %w", err)
+		return err
 	}
 	defer provider.Close()
 	if *rotate {
@@ -123,16 +119,9 @@ flags:
 		}
 		fmt.Fprintf(stdout, "client   %s (%s)  callbacks %s\n", c.ClientId, kind, strings.Join(c.CallbackURLs, " "))
 	}
-	switch pw, generated := provider.GeneratedAdminPassword(); {
-	case generated:
-		fmt.Fprintf(stdout, "admin    %s  password %s  (generated, shown once: note it, or set PORTAL_DEV_ADMIN_PASSWORD)\n", *adminEmail, pw)
-	case adminPassword != "":
-		fmt.Fprintf(stdout, "admin    %s  password from PORTAL_DEV_ADMIN_PASSWORD\n", *adminEmail)
-	default:
-		fmt.Fprintf(stdout, "admin    %s  password unchanged since it was first printed (set PORTAL_DEV_ADMIN_PASSWORD to reset it)\n", *adminEmail)
-	}
+	printAdmin(stdout, provider, *adminEmail, adminPassword)
 	log.Info("ready", "addr", ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
 	l := ln
 	ln = nil // serveAll owns it now
-	return serveAll(ctx, log, namedServer{"idp", l, canonicalHost(base, provider.Handler())})
+	return serveAll(ctx, log, namedServer{name: "idp", ln: l, handler: canonicalHost(base, provider.Handler())})
 }

@@ -86,7 +86,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer closeP()
 	fmt.Fprintf(stdout, "portal  %s  (issuer %s, api %s)\n", p.url, opts.issuer, opts.apiURL)
-	return serveAll(ctx, opts.log, namedServer{"portal", ln, p.server})
+	return serveAll(ctx, opts.log, namedServer{name: "portal", ln: ln, handler: p.server})
 }
 
 func firstNonEmpty(a, b string) string {
@@ -207,19 +207,28 @@ func defaultURL(addr net.Addr) string {
 	return "http://localhost:" + port
 }
 
-// namedServer is one HTTP server on an open listener.
+// namedServer is one HTTP server on an open listener. grace is how long
+// its requests in flight may take to finish once a stop is asked for
+// (shutdownGrace when zero).
 type namedServer struct {
 	name    string
 	ln      net.Listener
 	handler http.Handler
+	grace   time.Duration
 }
+
+// shutdownGrace is how long requests in flight get once a stop is asked
+// for, unless a server says otherwise.
+const shutdownGrace = 5 * time.Second
 
 // serveAll serves every server until ctx ends or one fails, then shuts them
 // all down, giving requests in flight a few seconds.
 func serveAll(ctx context.Context, log *slog.Logger, servers ...namedServer) error {
 	errc := make(chan error, len(servers))
 	var hs []*http.Server
+	grace := shutdownGrace
 	for _, s := range servers {
+		grace = max(grace, s.grace)
 		h := &http.Server{
 			Handler:           s.handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -241,10 +250,13 @@ func serveAll(ctx context.Context, log *slog.Logger, servers ...namedServer) err
 		log.Info("shutting down")
 	case err = <-errc:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	var wg sync.WaitGroup
 	for _, h := range hs {
-		h.Shutdown(sctx)
+		wg.Go(func() { h.Shutdown(sctx) })
 	}
+	wg.Wait()
+	log.Info("stopped")
 	return err
 }
