@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,8 +31,8 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	storeKind := fs.String("store", "bolt", "user store: bolt (embedded, in -data) or dynamodb (the AWS SDK's standard configuration)")
 	table := fs.String("table", firstNonEmpty(getenv("TABLE_NAME"), dynamo.DefaultTable), "DynamoDB `table` (-store dynamodb; default $TABLE_NAME, else AppDummy)")
 	createTable := fs.Bool("create-table", false, "create the DynamoDB table if it does not exist (for local servers such as dynalite, with AWS_ENDPOINT_URL_DYNAMODB)")
-	issuer := fs.String("issuer", "http://localhost:9229/us-east-1_LocalPool", "JWT issuer `URL` to trust, e.g. https://cognito-idp.<region>.amazonaws.com/<pool-id>")
-	audience := fs.String("audience", "portal,portal-cli", "accepted app client `ids` (aud, or client_id of access tokens), comma separated")
+	issuer := fs.String("issuer", "", "JWT issuer `URL` to trust (required), e.g. https://cognito-idp.<region>.amazonaws.com/<pool-id>, or http://localhost:9229/us-east-1_LocalPool for portal idp")
+	audience := fs.String("audience", "", "accepted app client `ids` (aud, or client_id of access tokens), comma separated (required), e.g. portal,portal-cli")
 	accessLog := fs.String("access-log", "-", "access log `file` (JSON lines), - for stdout, empty for none")
 	corsOrigins := fs.String("cors-origins", "", "CORS allowed `origins`, comma separated, or *; empty turns CORS off")
 	corsMethods := fs.String("cors-methods", "GET,POST", "CORS allowed `methods`, comma separated")
@@ -50,6 +51,13 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return fmt.Errorf("api: unexpected arguments %q", fs.Args())
+	}
+	// Nothing is trusted by default: a default issuer on localhost would
+	// trust whatever process took that port first, and so would mint
+	// admin tokens for it. (portal dev passes its own provider's.)
+	if *issuer == "" || len(splitCommaFlag(*audience)) == 0 {
+		fs.Usage()
+		return errors.New("api: -issuer and -audience are required: the gateway trusts only tokens of the issuer and app clients it is told")
 	}
 	log := newLogger(stderr, *logJSON)
 
@@ -98,6 +106,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
+	fmt.Fprintf(stdout, "api      http://%s  (trusts issuer %s, app clients %s)\n", ln.Addr(), *issuer, strings.Join(splitCommaFlag(*audience), ","))
 	log.Info("serving HTTP API", "url", "http://"+ln.Addr().String(), "issuer", *issuer, "audience", *audience, "store", *storeKind)
 	// In-flight requests get as long as a route may run, then go.
 	return serveAll(ctx, log, namedServer{name: "api", ln: ln, handler: gw, grace: *timeout})
