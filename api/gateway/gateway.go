@@ -67,11 +67,11 @@ type Config struct {
 	// and HTTPClient (tests use it to shorten refresh intervals).
 	Authorizer *jwtauth.Authorizer
 
-	// Clock is the time source; nil means time.Now.
-	Clock func() time.Time
-	// Logger receives operational messages (never tokens or bodies); nil
+	// Now is the time source; nil means time.Now.
+	Now func() time.Time
+	// Log receives operational messages (never tokens or bodies); nil
 	// discards them.
-	Logger *slog.Logger
+	Log *slog.Logger
 	// AccessLog receives one JSON line per request in the seed's access log
 	// format; nil discards them.
 	AccessLog io.Writer
@@ -136,8 +136,8 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, errors.New("gateway: no routes")
 	}
 	g := &Gateway{
-		now:       cfg.Clock,
-		log:       cfg.Logger,
+		now:       cfg.Now,
+		log:       cfg.Log,
 		access:    newAccessLog(cfg.AccessLog),
 		cors:      cfg.CORS,
 		apiID:     orDefault(cfg.APIID, "local"),
@@ -169,11 +169,11 @@ func New(cfg Config) (*Gateway, error) {
 	if g.auth == nil && !allPublic(cfg.Routes) {
 		var err error
 		g.auth, err = jwtauth.New(jwtauth.Config{
-			Issuer:   cfg.Issuer,
-			Audience: cfg.Audience,
-			Client:   cfg.HTTPClient,
-			Now:      cfg.Clock,
-			Log:      g.log,
+			Issuer:     cfg.Issuer,
+			Audience:   cfg.Audience,
+			HTTPClient: cfg.HTTPClient,
+			Now:        cfg.Now,
+			Log:        g.log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("gateway: jwt authorizer: %w", err)

@@ -78,7 +78,7 @@ func newFixture(t *testing.T, mut ...func(*gateway.Config)) *fixture {
 		Issuer:     f.iss.URL,
 		Audience:   []string{"portal"},
 		HTTPClient: f.iss.Client(),
-		Clock:      f.clk.Now,
+		Now:        f.clk.Now,
 		AccessLog:  &syncWriter{w: f.log},
 	}
 	for _, m := range mut {

@@ -52,11 +52,11 @@ func goldenGateway(t *testing.T, iss *testissuer.Issuer, routes []api.Route, fn 
 	t.Helper()
 	now := time.Date(2026, 11, 25, 10, 20, 0, 0, time.UTC)
 	auth, err := jwtauth.New(jwtauth.Config{
-		Issuer:   cognitoIssuer,
-		Audience: []string{"3n4b5urk1ft4fl3mg5e62d9ado"},
-		JWKSURL:  iss.URL + "/.well-known/jwks.json",
-		Client:   iss.Client(),
-		Now:      func() time.Time { return now },
+		Issuer:     cognitoIssuer,
+		Audience:   []string{"3n4b5urk1ft4fl3mg5e62d9ado"},
+		JWKSURL:    iss.URL + "/.well-known/jwks.json",
+		HTTPClient: iss.Client(),
+		Now:        func() time.Time { return now },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func goldenGateway(t *testing.T, iss *testissuer.Issuer, routes []api.Route, fn 
 		Routes:     routes,
 		Functions:  fns,
 		Authorizer: auth,
-		Clock:      func() time.Time { return now },
+		Now:        func() time.Time { return now },
 		APIID:      "a1b2c3d4e5",
 		AccountID:  "123456789012",
 		RequestID:  func() string { return "CfS0uhYJjoEEM3g=" },

@@ -31,7 +31,7 @@ func TestTimeoutFreesTheConcurrencySlot(t *testing.T) {
 	f := newFixture(t, func(c *gateway.Config) {
 		c.MaxConcurrency = 1
 		c.Timeout = 50 * time.Millisecond
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		c.Log = slog.New(slog.NewTextHandler(&logs, nil))
 		c.Functions = map[string]any{"get_user": func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			if calls.Add(1) == 1 {
 				<-stuck // ignores ctx

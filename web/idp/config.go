@@ -40,10 +40,10 @@ type Config struct {
 	// Outbox serves the /outbox page (development only). Mail is written to
 	// <DataDir>/outbox either way.
 	Outbox bool
-	// Logger gets the provider's log lines; none when nil.
-	Logger *slog.Logger
-	// Clock is the time source; time.Now when nil.
-	Clock func() time.Time
+	// Log gets the provider's log lines; none when nil.
+	Log *slog.Logger
+	// Now is the time source; time.Now when nil.
+	Now func() time.Time
 	// PasswordCost is the argon2id cost of new password hashes;
 	// users.DefaultCost when zero. Tests use users.TestCost.
 	PasswordCost users.Cost

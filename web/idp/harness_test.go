@@ -91,7 +91,7 @@ func newEnv(t *testing.T) *env {
 	srv, err := New(Config{
 		URL: idpURL, DataDir: dataDir, Clients: []Client{e.conf, e.public},
 		AdminEmail: adminEmail, AdminPassword: adminPass, Outbox: true,
-		Clock: e.clock.Now, PasswordCost: users.TestCost,
+		Now: e.clock.Now, PasswordCost: users.TestCost,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -106,8 +106,8 @@ type cookieNames struct{ session, csrf string }
 // the outbox under cfg.DataDir, and seeds the admin account.
 func New(cfg Config) (*Server, error) {
 	s := &Server{
-		log:        cfg.Logger,
-		now:        cfg.Clock,
+		log:        cfg.Log,
+		now:        cfg.Now,
 		poolID:     cfg.PoolID,
 		clients:    map[string]*client{},
 		showOutbox: cfg.Outbox,

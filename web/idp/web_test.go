@@ -41,7 +41,7 @@ func TestRequestIDAndLog(t *testing.T) {
 	seedKeys(t, dir)
 	s, err := New(Config{
 		URL: "http://localhost:9229", DataDir: dir, Clients: []Client{DevClient("http://localhost:8080", "")},
-		PasswordCost: users.TestCost, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		PasswordCost: users.TestCost, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

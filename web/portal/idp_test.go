@@ -45,7 +45,7 @@ func TestWithLocalProvider(t *testing.T) {
 		AdminEmail:    "admin@example.com",
 		AdminPassword: "Adm1n!local",
 		PasswordCost:  users.TestCost,
-		Clock:         clk.Now,
+		Now:           clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

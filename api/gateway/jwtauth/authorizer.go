@@ -67,9 +67,9 @@ type Config struct {
 	Audience []string
 	// JWKSURL, when set, skips discovery and fetches keys from there.
 	JWKSURL string
-	// Client fetches the discovery document and the JWKS; nil means a
+	// HTTPClient fetches the discovery document and the JWKS; nil means a
 	// client with a 10 s timeout.
-	Client *http.Client
+	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Leeway is the clock skew allowed; zero means DefaultLeeway.

@@ -20,7 +20,7 @@ var alice = testissuer.User{Sub: "11111111-2222-4333-8444-555555555555", Usernam
 
 func newAuthorizer(t *testing.T, iss *testissuer.Issuer, clk *testissuer.Clock, mut ...func(*jwtauth.Config)) *jwtauth.Authorizer {
 	t.Helper()
-	cfg := jwtauth.Config{Issuer: iss.URL, Audience: []string{"portal", "cli"}, Client: iss.Client(), Now: clk.Now}
+	cfg := jwtauth.Config{Issuer: iss.URL, Audience: []string{"portal", "cli"}, HTTPClient: iss.Client(), Now: clk.Now}
 	for _, m := range mut {
 		m(&cfg)
 	}
@@ -363,7 +363,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func FuzzAuthorize(f *testing.F) {
 	iss := testissuer.New(f)
 	clk := testissuer.NewClock(time.Now())
-	a, err := jwtauth.New(jwtauth.Config{Issuer: iss.URL, Audience: []string{"portal"}, Client: iss.Client(), Now: clk.Now})
+	a, err := jwtauth.New(jwtauth.Config{Issuer: iss.URL, Audience: []string{"portal"}, HTTPClient: iss.Client(), Now: clk.Now})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func newKeySet(cfg Config) *keySet {
 	ks := &keySet{
 		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
 		jwksURL: cfg.JWKSURL,
-		client:  cfg.Client,
+		client:  cfg.HTTPClient,
 		now:     cfg.Now,
 		log:     cfg.Log,
 		maxAge:  cfg.MaxKeyAge,

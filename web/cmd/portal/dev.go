@@ -148,7 +148,7 @@ flags:
 		AdminEmail:    *adminEmail,
 		AdminPassword: adminPassword,
 		Outbox:        true,
-		Logger:        log.With("server", "idp"),
+		Log:           log.With("server", "idp"),
 	})
 	if err != nil {
 		return err

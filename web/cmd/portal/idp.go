@@ -92,7 +92,7 @@ flags:
 		AdminEmail:    *adminEmail,
 		AdminPassword: adminPassword,
 		Outbox:        *outbox,
-		Logger:        log.With("server", "idp"),
+		Log:           log.With("server", "idp"),
 	})
 	if err != nil {
 		return err

@@ -51,7 +51,7 @@ func openAPI(ctx context.Context, cfg apiConfig) (*gateway.Gateway, func(), erro
 	gcfg.Handler = api.New(store, cfg.log.With("server", "api")).Handler
 	gcfg.Issuer = cfg.issuer
 	gcfg.Audience = cfg.audience
-	gcfg.Logger = cfg.log.With("server", "gateway")
+	gcfg.Log = cfg.log.With("server", "gateway")
 	gw, err := gateway.New(gcfg)
 	if err != nil {
 		closeStore()
