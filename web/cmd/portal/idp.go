@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ flags:
 	adminEmail := fset.String("admin-email", "admin@example.com", "the seeded admin's `email` (in group admins)")
 	publicURL := fset.String("url", "", "the provider's public `URL` (default http://localhost:<port>)")
 	portalURL := fset.String("portal-url", "http://localhost:8080", "the portal `URL` the default client returns to (without -clients)")
-	outbox := fset.Bool("outbox", true, "serve the mail outbox page at /outbox (development only)")
+	outbox := fset.Bool("outbox", true, "serve the mail outbox page at /outbox (development only: it shows live codes); on an address other than loopback only when given explicitly")
 	rotate := fset.Bool("rotate-keys", false, "rotate the signing keys at start-up (old keys stay published until their tokens expire)")
 	logJSON := fset.Bool("log-json", false, "log JSON lines instead of text")
 	if err := fset.Parse(args); err != nil {
@@ -78,6 +79,15 @@ flags:
 			ln.Close()
 		}
 	}()
+	// The outbox page shows live confirmation and reset codes: served to
+	// anyone who can reach a non-loopback address, it would hand out
+	// every account. There it takes an explicit -outbox.
+	outboxExplicit := false
+	fset.Visit(func(f *flag.Flag) { outboxExplicit = outboxExplicit || f.Name == "outbox" })
+	if served := serveOutbox(ln.Addr(), *outbox, outboxExplicit); served != *outbox {
+		*outbox = served
+		log.Warn("not serving the outbox page on a non-loopback address (it shows live codes); give -outbox to serve it anyway", "addr", ln.Addr().String())
+	}
 	iURL := firstNonEmpty(strings.TrimSuffix(*publicURL, "/"), defaultURL(ln.Addr()))
 	base, err := url.Parse(iURL)
 	if err != nil {
@@ -124,4 +134,19 @@ flags:
 	l := ln
 	ln = nil // serveAll owns it now
 	return serveAll(ctx, log, namedServer{name: "idp", ln: l, handler: canonicalHost(base, provider.Handler())})
+}
+
+// serveOutbox decides whether the outbox page is served on a listener at
+// addr: on loopback as -outbox says; elsewhere only when -outbox was given
+// explicitly.
+func serveOutbox(addr net.Addr, outbox, explicit bool) bool {
+	return outbox && (explicit || isLoopbackAddr(addr))
+}
+
+// isLoopbackAddr reports whether a listener's address is a loopback one;
+// an unspecified address (0.0.0.0, [::]) listens on every interface and
+// is not.
+func isLoopbackAddr(a net.Addr) bool {
+	ap, err := netip.ParseAddrPort(a.String())
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
