@@ -3,6 +3,7 @@ module github.com/usersvc/usersvc
 go 1.26.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/a-h/templ v0.3.1100
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/aws/aws-sdk-go-v2 v1.48.0
