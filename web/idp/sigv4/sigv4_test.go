@@ -209,7 +209,9 @@ func TestVerify(t *testing.T) {
 			}
 		}, TypeInvalidSignature, mismatch},
 		{"signed header changed", func(r *request) {
-			r.after = func(h *http.Request) { h.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminDeleteUser") }
+			r.after = func(h *http.Request) {
+				h.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminDeleteUser")
+			}
 		}, TypeInvalidSignature, mismatch},
 		{"path changed", func(r *request) {
 			r.after = func(h *http.Request) { h.URL.Path = "/other" }
