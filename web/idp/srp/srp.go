@@ -231,6 +231,9 @@ func (s *Server) Challenge(poolName, userID string, salt, verifier []byte, srpA 
 const (
 	blockVersion   = 1
 	blockPlainSize = 1 + 8 + 32 + 32 + nSize
+	// maxBlockBase64 is well above any block this package issues (about
+	// 650 characters), and keeps a huge one from being decoded at all.
+	maxBlockBase64 = 2048
 )
 
 // blockAAD binds a secret block to its pool and user without carrying
@@ -252,9 +255,12 @@ func blockAAD(poolName, userID string) []byte {
 // sentinels (ErrMalformed, ErrTimestamp, ErrSecretBlock, ErrExpired,
 // ErrReplayed, ErrBadSignature, ErrBusy); any other is about the verifier.
 func (s *Server) Verify(poolName, userID string, verifier []byte, secretBlock, timestamp, signature string) error {
+	if len(secretBlock) > maxBlockBase64 {
+		return fmt.Errorf("PASSWORD_CLAIM_SECRET_BLOCK: %d characters: %w", len(secretBlock), ErrSecretBlock)
+	}
 	sealed, err := base64.StdEncoding.Strict().DecodeString(secretBlock)
-	if err != nil || len(sealed) > 2*(blockPlainSize+64) {
-		return fmt.Errorf("PASSWORD_CLAIM_SECRET_BLOCK: %w", ErrMalformed)
+	if err != nil {
+		return fmt.Errorf("PASSWORD_CLAIM_SECRET_BLOCK: not base64: %w", ErrMalformed)
 	}
 	when, err := time.Parse(TimestampLayout, timestamp)
 	if err != nil {

@@ -144,6 +144,9 @@ func TestVerifyRefusals(t *testing.T) {
 			a.block = base64.StdEncoding.EncodeToString([]byte("short"))
 		}, ErrSecretBlock},
 		{"empty secret block", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.block = "" }, ErrSecretBlock},
+		{"secret block too long", func(_ *testing.T, a *answer, _ *Server, _ *clock) {
+			a.block = strings.Repeat("A", 1<<20)
+		}, ErrSecretBlock},
 		{"secret block not base64", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.block = "not base64!" }, ErrMalformed},
 		{"secret block of another server", func(t *testing.T, a *answer, _ *Server, _ *clock) {
 			other, _ := newTestServer(t, Options{})
