@@ -393,14 +393,31 @@ func canonicalQuery(r *http.Request) string {
 		return ""
 	}
 	q, _ := url.ParseQuery(r.URL.RawQuery) // the pairs that parse, as the signers see them
-	pairs := make([]string, 0, len(q))
+	type pair struct{ k, v string }
+	pairs := make([]pair, 0, len(q))
 	for k, vs := range q {
 		for _, v := range vs {
-			pairs = append(pairs, encode(k, true)+"="+encode(v, true))
+			pairs = append(pairs, pair{encode(k, true), encode(v, true)})
 		}
 	}
-	sort.Strings(pairs)
-	return strings.Join(pairs, "&")
+	// By name, then value: sorting "name=value" strings would put "a-b=1"
+	// before "a=1".
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].k != pairs[j].k {
+			return pairs[i].k < pairs[j].k
+		}
+		return pairs[i].v < pairs[j].v
+	})
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
+	}
+	return b.String()
 }
 
 // headerValue is a signed header's canonical value: each value trimmed,

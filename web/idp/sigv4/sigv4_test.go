@@ -142,6 +142,9 @@ func TestVerify(t *testing.T) {
 		{"query and escaped path", func(r *request) {
 			r.path = "/a%20b/c~d/%E2%98%83?b=2&a=x%2By&a=%20&empty="
 		}, "", ""},
+		{"query names that prefix others", func(r *request) {
+			r.path = "/?a-b=2&a=1&a.b=3&A=0"
+		}, "", ""},
 		{"x-amz-content-sha256 sent and right", func(r *request) {
 			sum := sha256.Sum256([]byte(r.body))
 			r.header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
