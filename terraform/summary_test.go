@@ -7,7 +7,6 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
-	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/terraform"
 )
 
@@ -125,12 +124,17 @@ func TestSummaryOfOfflinePlan(t *testing.T) {
 	for typ, n := range map[string]int{
 		"aws_lambda_function":          len(functions()),
 		"aws_iam_role":                 len(functions()),
-		"aws_apigatewayv2_route":       len(api.Routes),
-		"aws_lambda_permission":        len(api.Routes),
+		"aws_iam_role_policy":          len(functions()) + 1, // the portal's Cognito policy
+		"aws_apigatewayv2_api":         2,                    // the user API and the portal's
+		"aws_apigatewayv2_stage":       2,
+		"aws_apigatewayv2_route":       len(userRoutes()) + 1,
+		"aws_lambda_permission":        len(userRoutes()) + 1,
 		"aws_cognito_user_pool":        1,
-		"aws_dynamodb_table":           1,
+		"aws_dynamodb_table":           2, // users and sessions
+		"aws_ssm_parameter":            1,
 		"aws_apigatewayv2_authorizer":  1,
 		"aws_cognito_user_pool_client": 1,
+		"aws_cognito_user_group":       1,
 	} {
 		if byType[typ] != n {
 			t.Errorf("ByType(Add)[%s] = %d, want %d", typ, byType[typ], n)

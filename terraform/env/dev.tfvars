@@ -12,6 +12,8 @@ cognito_domain_prefix = "usersvc-dev-change-me"
 # plan shows IAM policies in full).
 # account_id = "123456789012"
 
+# Extra URLs for a portal run on this machine (`portal serve` against the
+# stack); the deployed portal's own URLs are always registered.
 callback_urls = ["http://localhost:8080/auth/callback"]
 logout_urls   = ["http://localhost:8080/"]
 
