@@ -17,6 +17,11 @@ cognito_domain_prefix = "usersvc-dev-change-me"
 callback_urls = ["http://localhost:8080/auth/callback"]
 logout_urls   = ["http://localhost:8080/"]
 
+# Uncomment to encrypt the bucket, both tables, the log groups and the
+# client secret with your own KMS key (see terraform/README.md for the key
+# policy it needs).
+# kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+
 # A development stack must be easy to throw away.
 deletion_protection = false
 
