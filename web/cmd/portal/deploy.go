@@ -72,6 +72,7 @@ sends you back to the portal.
 
 Nobody is an admin yet. Once your account exists, put it in the admins group:
   portal admin grant EMAIL
+(or have the account made an admin from the start: portal admin invite EMAIL -admin)
 or, with the AWS CLI:
   aws cognito-idp admin-add-user-to-group --region %[7]s --user-pool-id %[8]s --group-name %[9]s --username EMAIL
 then sign out of the portal and in again: the group reaches your session with

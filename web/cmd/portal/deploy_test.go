@@ -32,6 +32,7 @@ func TestWriteDeployed(t *testing.T) {
 		"Open the portal at https://p0r7a1.execute-api.eu-west-1.amazonaws.com",
 		`"Sign in"`,
 		"  portal admin grant EMAIL\n",
+		"portal admin invite EMAIL -admin",
 		"  aws cognito-idp admin-add-user-to-group --region eu-west-1 --user-pool-id eu-west-1_abc --group-name admins --username EMAIL\n",
 		"sign out of the portal and in again",
 		".local/aws.json (mode 0600)",
