@@ -1,5 +1,22 @@
-# The HTTP API: stage with access logs and throttling, the Cognito JWT
+# The user API: stage with access logs and throttling, the Cognito JWT
 # authorizer, and one integration, route and invoke permission per route.
+# (The portal's own HTTP API is in portal.tf.)
+
+locals {
+  # The JSON access log fields of both APIs' stages (the seed's format).
+  access_log_fields = {
+    requestId               = "$context.requestId"
+    sourceIp                = "$context.identity.sourceIp"
+    requestTime             = "$context.requestTime"
+    protocol                = "$context.protocol"
+    httpMethod              = "$context.httpMethod"
+    resourcePath            = "$context.resourcePath"
+    routeKey                = "$context.routeKey"
+    status                  = "$context.status"
+    responseLength          = "$context.responseLength"
+    integrationErrorMessage = "$context.integrationErrorMessage"
+  }
+}
 
 resource "aws_apigatewayv2_api" "http" {
   name          = var.name
@@ -10,6 +27,7 @@ resource "aws_apigatewayv2_api" "http" {
 resource "aws_cloudwatch_log_group" "api_access" {
   name              = "/aws/api_gw/${var.name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
 }
 
 resource "aws_apigatewayv2_stage" "api" {
@@ -27,19 +45,9 @@ resource "aws_apigatewayv2_stage" "api" {
 
     # The seed's fields, plus the authorizer's verdict, which is what one
     # looks for behind a 401.
-    format = jsonencode({
-      requestId               = "$context.requestId"
-      sourceIp                = "$context.identity.sourceIp"
-      requestTime             = "$context.requestTime"
-      protocol                = "$context.protocol"
-      httpMethod              = "$context.httpMethod"
-      resourcePath            = "$context.resourcePath"
-      routeKey                = "$context.routeKey"
-      status                  = "$context.status"
-      responseLength          = "$context.responseLength"
-      integrationErrorMessage = "$context.integrationErrorMessage"
-      authorizerError         = "$context.authorizer.error"
-    })
+    format = jsonencode(merge(local.access_log_fields, {
+      authorizerError = "$context.authorizer.error"
+    }))
   }
 }
 

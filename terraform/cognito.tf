@@ -55,6 +55,8 @@ resource "aws_cognito_user_pool_domain" "hosted_ui" {
 
 # The portal is a server-side app: a confidential client using the
 # authorization code flow (with PKCE from the portal) and nothing else.
+# Its refresh tokens also bound the sessions the table's TTL deletes unseen
+# (without revoking them): refresh_token_validity_days.
 resource "aws_cognito_user_pool_client" "portal" {
   name         = "${var.name}-portal"
   user_pool_id = aws_cognito_user_pool.users.id
@@ -64,8 +66,10 @@ resource "aws_cognito_user_pool_client" "portal" {
   allowed_oauth_flows_user_pool_client = true
   allowed_oauth_flows                  = ["code"]
   allowed_oauth_scopes                 = ["openid", "email", "profile"]
-  callback_urls                        = var.callback_urls
-  logout_urls                          = var.logout_urls
+  # The deployed portal's callback and home page, then the extra URLs of
+  # a portal run elsewhere (empty by default).
+  callback_urls = distinct(concat(["${local.portal_url}/auth/callback"], var.callback_urls))
+  logout_urls   = distinct(concat(["${local.portal_url}/"], var.logout_urls))
 
   # The Hosted UI signs users in with SRP; the portal only refreshes.
   explicit_auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
@@ -86,5 +90,5 @@ resource "aws_cognito_user_pool_client" "portal" {
 resource "aws_cognito_user_group" "admins" {
   name         = "admins" # api.AdminGroup
   user_pool_id = aws_cognito_user_pool.users.id
-  description  = "May list every user (GET /users)."
+  description  = "May list every user (GET /users) and administer accounts in the portal."
 }

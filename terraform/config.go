@@ -11,8 +11,9 @@ import (
 )
 
 // AWSConfig is what the portal needs to run against the deployed stack
-// (`portal serve -issuer ... -client-id ... -api-url ...`). Deploy writes it
-// as JSON to .local/aws.json, mode 0600, since it holds the client secret.
+// (`portal serve -issuer ... -client-id ... -api-url ...`), and where the
+// deployed portal is. Deploy writes it as JSON to .local/aws.json, mode
+// 0600, since it holds the client secret.
 type AWSConfig struct {
 	Region       string `json:"region"`
 	Issuer       string `json:"issuer"`
@@ -22,6 +23,9 @@ type AWSConfig struct {
 	HostedUIURL  string `json:"hosted_ui_url"`
 	APIURL       string `json:"api_url"`
 	TableName    string `json:"table_name"`
+	// PortalURL is the deployed portal's base URL (its HTTP API's
+	// endpoint); Cognito's callback is PortalURL + "/auth/callback".
+	PortalURL string `json:"portal_url"`
 }
 
 // ConfigFromOutputs reads an AWSConfig from the module's outputs (see
@@ -41,6 +45,7 @@ func ConfigFromOutputs(outs map[string]tfexec.OutputMeta) (AWSConfig, error) {
 		{"hosted_ui_url", &c.HostedUIURL},
 		{"api_url", &c.APIURL},
 		{"table_name", &c.TableName},
+		{"portal_url", &c.PortalURL},
 	}
 	var errs []error
 	for _, f := range fields {

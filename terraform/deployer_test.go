@@ -69,6 +69,7 @@ func stackOutputs() map[string]tfexec.OutputMeta {
 		"hosted_ui_url":  str("https://usersvc-dev.auth.eu-west-1.amazoncognito.com"),
 		"api_url":        str("https://abc.execute-api.eu-west-1.amazonaws.com"),
 		"table_name":     str("AppDummy"),
+		"portal_url":     str("https://p0r7a1.execute-api.eu-west-1.amazonaws.com"),
 		"function_names": {Value: json.RawMessage(`{"get_user":"usersvc-get_user"}`)},
 	}
 }

@@ -1,11 +1,33 @@
-# One Lambda function per entry of local.functions, each with its package in
-# S3 and its own log group.
+# One Lambda function per entry of local.functions (the user API's and the
+# portal), each with its package in S3, its own log group and X-Ray active
+# tracing.
+
+locals {
+  # Each function's environment: names and URLs only, never a secret. The
+  # portal reads its app client's secret from the SSM parameter at cold
+  # start. (No cycle: the app client needs the portal API's endpoint, the
+  # function needs the client's id, and the API and its stage need nothing
+  # of the function; only the portal's integration and route do.)
+  function_environment = {
+    for fn, f in local.functions : fn => (fn == "portal" ? {
+      PORTAL_URL                     = local.portal_url
+      PORTAL_ISSUER                  = local.issuer
+      PORTAL_CLIENT_ID               = aws_cognito_user_pool_client.portal.id
+      PORTAL_API_URL                 = local.api_url
+      SESSIONS_TABLE                 = aws_dynamodb_table.sessions.name
+      PORTAL_CLIENT_SECRET_PARAMETER = aws_ssm_parameter.client_secret.name
+      } : {
+      TABLE_NAME = aws_dynamodb_table.users.name
+    })
+  }
+}
 
 resource "aws_cloudwatch_log_group" "function" {
   for_each = local.functions
 
   name              = "/aws/lambda/${local.function_names[each.key]}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
 }
 
 resource "aws_s3_object" "function" {
@@ -28,7 +50,7 @@ resource "aws_lambda_function" "function" {
   for_each = local.functions
 
   function_name = local.function_names[each.key]
-  description   = "Serves ${join(", ", [for key, r in local.routes : key if r.function == each.key])}"
+  description   = "Serves ${join(", ", local.function_routes[each.key])}"
   role          = aws_iam_role.function[each.key].arn
 
   runtime       = "provided.al2023"
@@ -45,9 +67,11 @@ resource "aws_lambda_function" "function" {
   source_code_hash = filebase64sha256("${local.dist_dir}/${each.key}.zip")
 
   environment {
-    variables = {
-      TABLE_NAME = aws_dynamodb_table.users.name
-    }
+    variables = local.function_environment[each.key]
+  }
+
+  tracing_config {
+    mode = "Active"
   }
 
   logging_config {

@@ -47,6 +47,7 @@ func FuzzConfigFromOutputs(f *testing.F) {
 		for field, v := range map[string]string{
 			"region": c.Region, "issuer": c.Issuer, "user_pool_id": c.UserPoolID, "client_id": c.ClientID,
 			"client_secret": c.ClientSecret, "hosted_ui_url": c.HostedUIURL, "api_url": c.APIURL, "table_name": c.TableName,
+			"portal_url": c.PortalURL,
 		} {
 			if v == "" {
 				t.Errorf("%s empty without an error", field)

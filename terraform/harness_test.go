@@ -146,17 +146,38 @@ func copyModule(src, dst string) error {
 	return os.WriteFile(filepath.Join(dst, "provider_override.tf"), []byte(providerOverride), 0o644)
 }
 
-// functions lists the route table's functions, each once.
+// The portal's route: on its own HTTP API, without an authorizer, served
+// by the portal function. Named literally until the Go route table carries
+// it; then these come from api.Routes (the unauthorized entry).
+const (
+	portalFunction = "portal"
+	portalRouteKey = "$default"
+)
+
+// userRoutes returns the route table's routes of the user API, the ones
+// behind the JWT authorizer.
+func userRoutes() []api.Route {
+	var rs []api.Route
+	for _, r := range api.Routes {
+		if r.Function != portalFunction && r.Key != portalRouteKey {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// functions lists the route table's functions, each once, the portal's
+// last.
 func functions() []string {
 	var fns []string
 	seen := map[string]bool{}
-	for _, r := range api.Routes {
+	for _, r := range userRoutes() {
 		if !seen[r.Function] {
 			seen[r.Function] = true
 			fns = append(fns, r.Function)
 		}
 	}
-	return fns
+	return append(fns, portalFunction)
 }
 
 // writeDummyPackages writes dir/<function>.zip for every function: plan
@@ -254,19 +275,45 @@ func offlinePlan(t testing.TB) *terraform.Plan {
 // resources returns the plan's managed resources of one type, by address
 // index key ("GET /user", "get_user"; "" for a single resource).
 func resources(t testing.TB, p *tfjson.Plan, typ string) map[string]*tfjson.ResourceChange {
+	return named(t, p, typ, "")
+}
+
+// named is resources restricted to one resource name (aws_lambda_function
+// "function"); an empty name takes them all.
+func named(t testing.TB, p *tfjson.Plan, typ, name string) map[string]*tfjson.ResourceChange {
 	t.Helper()
 	m := map[string]*tfjson.ResourceChange{}
 	for _, rc := range p.ResourceChanges {
-		if rc.Type != typ || rc.Mode != tfjson.ManagedResourceMode {
+		if rc.Type != typ || rc.Mode != tfjson.ManagedResourceMode || (name != "" && rc.Name != name) {
 			continue
 		}
 		key := ""
 		if rc.Index != nil {
 			key = fmt.Sprint(rc.Index)
 		}
+		if _, dup := m[key]; dup {
+			t.Fatalf("two %s resources keyed %q: name the one meant", typ, key)
+		}
 		m[key] = rc
 	}
 	return m
+}
+
+// one returns the planned values of the resource typ.name (not counted).
+func one(t testing.TB, p *tfjson.Plan, typ, name string) map[string]any {
+	t.Helper()
+	rs := named(t, p, typ, name)
+	rc, ok := rs[""]
+	if len(rs) != 1 || !ok {
+		t.Fatalf("%d resources %s.%s in the plan, want 1", len(rs), typ, name)
+	}
+	return after(t, rc)
+}
+
+// unknown reports whether attr of rc is known only after apply.
+func unknown(rc *tfjson.ResourceChange, attr string) bool {
+	u, _ := rc.Change.AfterUnknown.(map[string]any)
+	return u[attr] != nil && u[attr] != false
 }
 
 // only returns the one resource of a type.

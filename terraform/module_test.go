@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/usersvc/usersvc/api"
 )
@@ -65,18 +67,19 @@ func TestValidate(t *testing.T) {
 }
 
 // TestRoutesMatchRouteTable is the contract between api.Routes and the
-// module: the same route keys, each with its integration, its invoke
-// permission on its own function, the route table's scopes, and one
-// function per route-table function.
+// module: the same route keys on the user API, each with its integration,
+// its invoke permission on its own function, the route table's scopes, and
+// one function per route-table function. (The portal's route, on its own
+// API, is TestPortalAPI's.)
 func TestRoutesMatchRouteTable(t *testing.T) {
 	p := offlinePlan(t).JSON
-	routes := resources(t, p, "aws_apigatewayv2_route")
-	integrations := resources(t, p, "aws_apigatewayv2_integration")
-	permissions := resources(t, p, "aws_lambda_permission")
-	fns := resources(t, p, "aws_lambda_function")
+	routes := named(t, p, "aws_apigatewayv2_route", "route")
+	integrations := named(t, p, "aws_apigatewayv2_integration", "route")
+	permissions := named(t, p, "aws_lambda_permission", "route")
+	fns := named(t, p, "aws_lambda_function", "function")
 
 	var goKeys, tfKeys []string
-	for _, r := range api.Routes {
+	for _, r := range userRoutes() {
 		goKeys = append(goKeys, r.Key)
 	}
 	for _, rc := range routes {
@@ -88,7 +91,7 @@ func TestRoutesMatchRouteTable(t *testing.T) {
 		t.Fatalf("routes in the Terraform plan %q, in api.Routes %q: update terraform/routes.tf", tfKeys, goKeys)
 	}
 
-	for _, r := range api.Routes {
+	for _, r := range userRoutes() {
 		t.Run(r.Key, func(t *testing.T) {
 			route, ok := routes[r.Key]
 			if !ok {
@@ -147,12 +150,77 @@ func TestRoutesMatchRouteTable(t *testing.T) {
 	}
 }
 
+// TestPortalAPI: the portal's own HTTP API, whose one route ($default) has
+// no authorizer and reaches the portal function alone, through a
+// permission scoped to that route; its stage logs and throttles like the
+// user API's.
+func TestPortalAPI(t *testing.T) {
+	p := offlinePlan(t).JSON
+	want(t, "portal protocol_type", one(t, p, "aws_apigatewayv2_api", "portal")["protocol_type"], "HTTP")
+
+	routes := named(t, p, "aws_apigatewayv2_route", "portal")
+	if len(routes) != 1 {
+		t.Fatalf("%d routes on the portal API, want 1 (%s)", len(routes), portalRouteKey)
+	}
+	rc, ok := routes[portalRouteKey]
+	if !ok {
+		t.Fatalf("no portal route keyed %q", portalRouteKey)
+	}
+	ra := after(t, rc)
+	want(t, "portal route_key", ra["route_key"], portalRouteKey)
+	want(t, "portal authorization_type", ra["authorization_type"], "NONE")
+	if id, _ := ra["authorizer_id"].(string); id != "" || unknown(rc, "authorizer_id") {
+		t.Errorf("portal route has an authorizer (%v)", ra["authorizer_id"])
+	}
+	if len(resources(t, p, "aws_apigatewayv2_authorizer")) != 1 {
+		t.Error("want exactly one authorizer, the user API's")
+	}
+
+	in, ok := named(t, p, "aws_apigatewayv2_integration", "portal")[portalRouteKey]
+	if !ok {
+		t.Fatal("no integration for the portal route")
+	}
+	ia := after(t, in)
+	want(t, "portal integration description", ia["description"], portalRouteKey+" -> "+portalFunction)
+	want(t, "portal integration_type", ia["integration_type"], "AWS_PROXY")
+	want(t, "portal payload_format_version", ia["payload_format_version"], "2.0")
+
+	perm, ok := named(t, p, "aws_lambda_permission", "portal")[portalRouteKey]
+	if !ok {
+		t.Fatal("no lambda permission for the portal route")
+	}
+	pa := after(t, perm)
+	want(t, "portal permission function_name", pa["function_name"], "usersvc-dev-"+portalFunction)
+	want(t, "portal permission principal", pa["principal"], "apigateway.amazonaws.com")
+	want(t, "portal permission action", pa["action"], "lambda:InvokeFunction")
+
+	stage := one(t, p, "aws_apigatewayv2_stage", "portal")
+	want(t, "portal stage name", stage["name"], "$default")
+	want(t, "portal auto_deploy", stage["auto_deploy"], true)
+	rs := block(t, stage, "default_route_settings")
+	want(t, "portal throttling_burst_limit", rs["throttling_burst_limit"], 50)
+	want(t, "portal throttling_rate_limit", rs["throttling_rate_limit"], 100)
+	var format map[string]string
+	if err := json.Unmarshal([]byte(fmt.Sprint(block(t, stage, "access_log_settings")["format"])), &format); err != nil {
+		t.Fatalf("portal access log format is not JSON: %v", err)
+	}
+	for _, field := range []string{"requestId", "sourceIp", "requestTime", "httpMethod", "routeKey", "status", "integrationErrorMessage"} {
+		if !strings.HasPrefix(format[field], "$context.") {
+			t.Errorf("portal access log lacks %s: %v", field, format)
+		}
+	}
+	want(t, "portal access log group", one(t, p, "aws_cloudwatch_log_group", "portal_access")["name"], "/aws/api_gw/usersvc-dev-portal")
+}
+
 func TestFunctions(t *testing.T) {
 	p := offlinePlan(t).JSON
 	fns := resources(t, p, "aws_lambda_function")
-	groups := resources(t, p, "aws_cloudwatch_log_group")
+	groups := named(t, p, "aws_cloudwatch_log_group", "function")
 	objects := resources(t, p, "aws_s3_object")
 	roles := resources(t, p, "aws_iam_role")
+	if len(fns) != len(functions()) {
+		t.Errorf("%d functions in the plan, want %d (%v)", len(fns), len(functions()), functions())
+	}
 	for _, fn := range functions() {
 		t.Run(fn, func(t *testing.T) {
 			rc, ok := fns[fn]
@@ -163,7 +231,17 @@ func TestFunctions(t *testing.T) {
 			want(t, "runtime", a["runtime"], "provided.al2023")
 			want(t, "architectures", a["architectures"], []any{"arm64"})
 			want(t, "handler", a["handler"], "bootstrap")
-			want(t, "TABLE_NAME", block(t, a, "environment")["variables"].(map[string]any)["TABLE_NAME"], "AppDummy")
+			want(t, "tracing_config.mode", block(t, a, "tracing_config")["mode"], "Active")
+			if fn == portalFunction {
+				// Its environment holds the portal API's endpoint and the
+				// client id, known after apply: tests/wiring.tftest.hcl
+				// checks it with a mocked provider.
+				if !unknown(rc, "environment") {
+					t.Errorf("portal environment known at plan time: %v", a["environment"])
+				}
+			} else {
+				want(t, "environment", block(t, a, "environment")["variables"], map[string]any{"TABLE_NAME": "AppDummy"})
+			}
 			if h, _ := a["source_code_hash"].(string); h == "" {
 				t.Error("source_code_hash not known at plan time; it must come from the package file")
 			}
@@ -175,6 +253,9 @@ func TestFunctions(t *testing.T) {
 			}
 			want(t, "logging_config.log_group", lc["log_group"], after(t, lg)["name"])
 			want(t, "log group name", after(t, lg)["name"], "/aws/lambda/"+fmt.Sprint(a["function_name"]))
+			if obj, ok := objects[fn]; ok {
+				want(t, "package key", after(t, obj)["key"], "lambdas/"+fn+".zip")
+			}
 			obj, ok := objects[fn]
 			if !ok {
 				t.Fatalf("no package object for %q", fn)
@@ -217,17 +298,47 @@ func strs(v any) []string {
 
 func TestLeastPrivilege(t *testing.T) {
 	p := offlinePlan(t).JSON
-	dynamoAction := map[string]string{
-		"get_user":    "dynamodb:GetItem",
-		"create_user": "dynamodb:PutItem",
-		"list_users":  "dynamodb:Scan",
+	const arn = "arn:aws:%s:eu-west-1:" + testAccountID + ":%s"
+	users := fmt.Sprintf(arn, "dynamodb", "table/AppDummy")
+	sessions := fmt.Sprintf(arn, "dynamodb", "table/usersvc-dev-sessions")
+	ownLogs := func(fn string) string {
+		return fmt.Sprintf(arn, "logs", "log-group:/aws/lambda/usersvc-dev-"+fn+":log-stream:*")
 	}
-	policies := resources(t, p, "aws_iam_role_policy")
+	// Every action each role may take, and on what: exactly.
+	grants := func(fn string, extra map[string]string) map[string]string {
+		m := map[string]string{
+			"logs:CreateLogStream":     ownLogs(fn),
+			"logs:PutLogEvents":        ownLogs(fn),
+			"xray:PutTraceSegments":    "*", // X-Ray has no resource-level permissions
+			"xray:PutTelemetryRecords": "*",
+		}
+		for a, r := range extra {
+			m[a] = r
+		}
+		return m
+	}
+	wantGrants := map[string]map[string]string{
+		"get_user":    grants("get_user", map[string]string{"dynamodb:GetItem": users}),
+		"create_user": grants("create_user", map[string]string{"dynamodb:PutItem": users}),
+		"list_users":  grants("list_users", map[string]string{"dynamodb:Scan": users}),
+		portalFunction: grants(portalFunction, map[string]string{
+			"dynamodb:GetItem":    sessions,
+			"dynamodb:PutItem":    sessions,
+			"dynamodb:UpdateItem": sessions,
+			"dynamodb:DeleteItem": sessions,
+			"ssm:GetParameter":    fmt.Sprintf(arn, "ssm", "parameter/usersvc-dev/portal/client-secret"),
+		}),
+	}
+	policies := named(t, p, "aws_iam_role_policy", "function")
 	if len(policies) != len(functions()) {
 		t.Errorf("%d role policies, want one per function (%d)", len(policies), len(functions()))
 	}
-	for fn, rc := range policies {
+	for _, fn := range functions() {
 		t.Run(fn, func(t *testing.T) {
+			rc, ok := policies[fn]
+			if !ok {
+				t.Fatalf("no policy for %s", fn)
+			}
 			raw, ok := after(t, rc)["policy"].(string)
 			if !ok {
 				t.Fatalf("policy of %s unknown at plan time (account_id is set, so every ARN is known)", rc.Address)
@@ -236,36 +347,41 @@ func TestLeastPrivilege(t *testing.T) {
 			if err := json.Unmarshal([]byte(raw), &doc); err != nil {
 				t.Fatalf("policy of %s: %v", rc.Address, err)
 			}
-			var dyn []string
+			got := map[string]string{}
 			for _, st := range doc.Statement {
-				if st.Effect != "Allow" {
+				if st.Effect != "Allow" || st.Condition != nil {
+					t.Errorf("statement %+v: want only unconditional Allow statements without a KMS key", st)
+				}
+				rs := strs(st.Resource)
+				if len(rs) != 1 {
+					t.Errorf("statement %+v: want one resource", st)
 					continue
 				}
 				for _, a := range strs(st.Action) {
 					if strings.Contains(a, "*") {
 						t.Errorf("wildcard action %q", a)
 					}
-					if strings.HasPrefix(a, "dynamodb:") {
-						dyn = append(dyn, a)
-						for _, r := range strs(st.Resource) {
-							want(t, "table resource", r, "arn:aws:dynamodb:eu-west-1:"+testAccountID+":table/AppDummy")
-						}
+					if prev, dup := got[a]; dup {
+						t.Errorf("action %s granted twice (%s, %s)", a, prev, rs[0])
 					}
-				}
-				for _, r := range strs(st.Resource) {
-					if r == "*" || strings.HasPrefix(r, "arn:aws:dynamodb:*") || strings.HasPrefix(r, "arn:aws:logs:*") {
-						t.Errorf("resource %q is a wildcard where the ARN is known", r)
-					}
-					if strings.HasPrefix(r, "arn:aws:logs:") && !strings.Contains(r, ":log-group:/aws/lambda/usersvc-dev-"+fn+":") {
-						t.Errorf("log resource %q is not the function's own log group", r)
-					}
+					got[a] = rs[0]
 				}
 			}
-			if want := dynamoAction[fn]; !slices.Equal(dyn, []string{want}) {
-				t.Errorf("DynamoDB actions %q, want only %q", dyn, want)
+			if !maps.Equal(got, wantGrants[fn]) {
+				t.Errorf("grants of %s:\n got %v\nwant %v", fn, got, wantGrants[fn])
 			}
 			t.Logf("%s may: %s", fn, actionsOf(doc))
 		})
+	}
+
+	// The account screens' Cognito calls are the portal role's, in a policy
+	// of their own: the pool's ARN, their only resource, is known after
+	// apply (tests/wiring.tftest.hcl checks actions and resource).
+	accounts := named(t, p, "aws_iam_role_policy", "portal_accounts")
+	if rc, ok := accounts[""]; !ok || len(accounts) != 1 {
+		t.Errorf("want one policy portal_accounts, got %d", len(accounts))
+	} else if role := after(t, rc)["role"]; role != nil && role != "usersvc-dev-"+portalFunction {
+		t.Errorf("portal_accounts is attached to %v, want the portal's role", role)
 	}
 
 	for fn, rc := range resources(t, p, "aws_iam_role") {
@@ -281,7 +397,7 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	}
 	if n := len(resources(t, p, "aws_iam_role_policy_attachment")); n > 0 {
-		t.Errorf("%d managed policy attachments; each role must hold only its inline policy", n)
+		t.Errorf("%d managed policy attachments; each role must hold only its inline policies", n)
 	}
 }
 
@@ -295,20 +411,27 @@ func actionsOf(doc policyDoc) string {
 
 func TestLogGroupsHaveRetention(t *testing.T) {
 	p := offlinePlan(t).JSON
-	groups := resources(t, p, "aws_cloudwatch_log_group")
-	if len(groups) != len(functions())+1 {
-		t.Errorf("%d log groups, want one per function and one for the API", len(groups))
+	var groups []*tfjson.ResourceChange
+	for _, rc := range p.ResourceChanges {
+		if rc.Type == "aws_cloudwatch_log_group" && rc.Mode == tfjson.ManagedResourceMode {
+			groups = append(groups, rc)
+		}
+	}
+	if len(groups) != len(functions())+2 {
+		t.Errorf("%d log groups, want one per function and one for each API", len(groups))
 	}
 	for _, rc := range groups {
 		want(t, rc.Address+" retention_in_days", after(t, rc)["retention_in_days"], 30)
+		// No key given in dev.tfvars: CloudWatch Logs' own encryption.
+		want(t, rc.Address+" kms_key_id", after(t, rc)["kms_key_id"], nil)
 	}
 }
 
 func TestAPI(t *testing.T) {
 	p := offlinePlan(t).JSON
-	want(t, "protocol_type", only(t, p, "aws_apigatewayv2_api")["protocol_type"], "HTTP")
+	want(t, "protocol_type", one(t, p, "aws_apigatewayv2_api", "http")["protocol_type"], "HTTP")
 
-	stage := only(t, p, "aws_apigatewayv2_stage")
+	stage := one(t, p, "aws_apigatewayv2_stage", "api")
 	want(t, "auto_deploy", stage["auto_deploy"], true)
 	rs := block(t, stage, "default_route_settings")
 	want(t, "throttling_burst_limit", rs["throttling_burst_limit"], 50)
@@ -363,8 +486,14 @@ func TestCognito(t *testing.T) {
 	scopes := strs(c["allowed_oauth_scopes"])
 	sort.Strings(scopes)
 	want(t, "allowed_oauth_scopes", scopes, []string{"email", "openid", "profile"})
-	want(t, "callback_urls", c["callback_urls"], []any{"http://localhost:8080/auth/callback"})
-	want(t, "logout_urls", c["logout_urls"], []any{"http://localhost:8080/"})
+	// The deployed portal's own callback and sign-out URLs, first in each
+	// list, come from its API's endpoint, known after apply
+	// (tests/wiring.tftest.hcl checks them); dev.tfvars adds localhost.
+	for _, attr := range []string{"callback_urls", "logout_urls"} {
+		if rc := resources(t, p, "aws_cognito_user_pool_client")[""]; !unknown(rc, attr) {
+			t.Errorf("%s known at plan time (%v): the portal's own URL is missing", attr, c[attr])
+		}
+	}
 	want(t, "enable_token_revocation", c["enable_token_revocation"], true)
 	want(t, "prevent_user_existence_errors", c["prevent_user_existence_errors"], "ENABLED")
 	want(t, "id_token_validity", c["id_token_validity"], 60)
@@ -376,7 +505,7 @@ func TestCognito(t *testing.T) {
 
 func TestStorage(t *testing.T) {
 	p := offlinePlan(t).JSON
-	tbl := only(t, p, "aws_dynamodb_table")
+	tbl := one(t, p, "aws_dynamodb_table", "users")
 	want(t, "table name", tbl["name"], "AppDummy")
 	want(t, "billing_mode", tbl["billing_mode"], "PAY_PER_REQUEST")
 	want(t, "hash_key", tbl["hash_key"], api.AttrUserID)
@@ -385,6 +514,23 @@ func TestStorage(t *testing.T) {
 	want(t, "point_in_time_recovery", block(t, tbl, "point_in_time_recovery")["enabled"], true)
 	want(t, "server_side_encryption", block(t, tbl, "server_side_encryption")["enabled"], true)
 	want(t, "deletion_protection_enabled (dev.tfvars)", tbl["deletion_protection_enabled"], false)
+
+	ses := one(t, p, "aws_dynamodb_table", "sessions")
+	want(t, "sessions table name", ses["name"], "usersvc-dev-sessions")
+	want(t, "sessions billing_mode", ses["billing_mode"], "PAY_PER_REQUEST")
+	want(t, "sessions hash_key", ses["hash_key"], "id")
+	attr = block(t, ses, "attribute")
+	want(t, "sessions attribute", fmt.Sprint(attr["name"], " ", attr["type"]), "id S")
+	ttl := block(t, ses, "ttl")
+	want(t, "sessions ttl", fmt.Sprint(ttl["attribute_name"], " ", ttl["enabled"]), "expires_at true")
+	want(t, "sessions server_side_encryption", block(t, ses, "server_side_encryption")["enabled"], true)
+	if _, ok := ses["global_secondary_index"].([]any); ok && len(ses["global_secondary_index"].([]any)) > 0 {
+		t.Error("sessions table has an index; the portal reads by id only")
+	}
+
+	param := only(t, p, "aws_ssm_parameter")
+	want(t, "parameter name", param["name"], "/usersvc-dev/portal/client-secret")
+	want(t, "parameter type", param["type"], "SecureString")
 
 	pab := only(t, p, "aws_s3_bucket_public_access_block")
 	for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
@@ -400,7 +546,7 @@ func TestStorage(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	p := offlinePlan(t).JSON
 	outs := p.Config.RootModule.Outputs
-	for _, name := range []string{"region", "api_url", "issuer", "user_pool_id", "client_id", "client_secret", "hosted_ui_url", "table_name"} {
+	for _, name := range []string{"region", "api_url", "portal_url", "issuer", "user_pool_id", "client_id", "client_secret", "hosted_ui_url", "table_name", "sessions_table_name", "client_secret_parameter"} {
 		o, ok := outs[name]
 		if !ok {
 			t.Errorf("output %s missing", name)

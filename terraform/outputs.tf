@@ -1,5 +1,6 @@
 locals {
-  issuer = "https://${aws_cognito_user_pool.users.endpoint}"
+  issuer  = "https://${aws_cognito_user_pool.users.endpoint}"
+  api_url = trimsuffix(aws_apigatewayv2_stage.api.invoke_url, "/")
 }
 
 output "region" {
@@ -9,7 +10,12 @@ output "region" {
 
 output "api_url" {
   description = "Base URL of the HTTP API (the routes hang below it)."
-  value       = trimsuffix(aws_apigatewayv2_stage.api.invoke_url, "/")
+  value       = local.api_url
+}
+
+output "portal_url" {
+  description = "Base URL of the portal (its HTTP API's $default stage); the app client's callback is <portal_url>/auth/callback."
+  value       = local.portal_url
 }
 
 output "issuer" {
@@ -43,7 +49,17 @@ output "table_name" {
   value       = aws_dynamodb_table.users.name
 }
 
+output "sessions_table_name" {
+  description = "Name of the portal's DynamoDB table of sessions."
+  value       = aws_dynamodb_table.sessions.name
+}
+
+output "client_secret_parameter" {
+  description = "Name of the SSM SecureString parameter holding the app client's secret (the portal's PORTAL_CLIENT_SECRET_PARAMETER)."
+  value       = aws_ssm_parameter.client_secret.name
+}
+
 output "function_names" {
-  description = "Lambda function name of each route-table function."
+  description = "Lambda function name of each route-table function (the portal included)."
   value       = local.function_names
 }

@@ -43,6 +43,13 @@ func deployedState(poolProtection string, tableProtected bool) string {
 // after the refresh a real `portal destroy` does.
 func offlineDestroyPlan(t *testing.T, f *fixture, state string) *terraform.Plan {
 	t.Helper()
+	return offlineStatePlan(t, f, state, true)
+}
+
+// offlineStatePlan is offlineDestroyPlan, or with destroy false the plan
+// of a deploy onto the stack the state describes.
+func offlineStatePlan(t *testing.T, f *fixture, state string, destroy bool) *terraform.Plan {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(f.dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -55,16 +62,16 @@ func offlineDestroyPlan(t *testing.T, f *fixture, state string) *terraform.Plan 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	file := filepath.Join(t.TempDir(), "destroy.tfplan")
-	if _, err := tf.Plan(ctx, tfexec.Destroy(true), tfexec.Refresh(false), tfexec.Out(file),
+	file := filepath.Join(t.TempDir(), "state.tfplan")
+	if _, err := tf.Plan(ctx, tfexec.Destroy(destroy), tfexec.Refresh(false), tfexec.Out(file),
 		tfexec.VarFile(filepath.Join(f.dir, "env", "dev.tfvars")), tfexec.Var("lambda_dist_dir="+f.dist)); err != nil {
-		t.Fatalf("terraform plan -destroy: %v", err)
+		t.Fatalf("terraform plan (destroy %v): %v", destroy, err)
 	}
 	js, err := tf.ShowPlanFile(ctx, file)
 	if err != nil {
 		t.Fatalf("terraform show -json: %v", err)
 	}
-	return &terraform.Plan{File: file, JSON: js, Destroy: true}
+	return &terraform.Plan{File: file, JSON: js, Destroy: destroy}
 }
 
 // TestDestroyRefusesProtectedStack plans, offline, the destruction of a

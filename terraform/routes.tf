@@ -1,27 +1,47 @@
-# The HTTP API's routes and the Lambda functions behind them. This table
-# mirrors api.Routes in api/routes.go: a Go test (terraform/module_test.go)
-# plans the module and fails when the two differ, so a route added in Go
-# without its Terraform twin cannot pass CI.
+# The routes of both HTTP APIs and the Lambda functions behind them. These
+# tables mirror the route table in api/routes.go: a Go test
+# (terraform/module_test.go) plans the module and fails when the two
+# differ, so a route added in Go without its Terraform twin cannot pass CI.
 
 locals {
-  # Route key (method, one space, path) => the function that serves it and
-  # the OAuth scopes the JWT authorizer requires (empty: any valid token).
+  # The user API: route key (method, one space, path) => the function that
+  # serves it and the OAuth scopes the JWT authorizer requires (empty: any
+  # valid token). Every route here is behind the Cognito authorizer.
   routes = {
     "GET /user"  = { function = "get_user", scopes = [] }
     "POST /user" = { function = "create_user", scopes = [] }
     "GET /users" = { function = "list_users", scopes = [] }
   }
 
-  # Function => the only DynamoDB actions its role is granted. Each store
-  # method issues exactly one call: GetUser a consistent GetItem, CreateUser
-  # a conditional PutItem (never an overwrite), ListUsers a paginated Scan.
+  # The portal's own HTTP API: one catch-all route and no authorizer, since
+  # the portal signs people in itself (its pages and the user API share
+  # paths such as /user, so the two cannot share one API).
+  portal_routes = {
+    "$default" = { function = "portal" }
+  }
+
+  # Function => the table its role may use and the only DynamoDB actions it
+  # is granted there. Each user store method issues exactly one call:
+  # GetUser a consistent GetItem, CreateUser a conditional PutItem (never an
+  # overwrite), ListUsers a paginated Scan. The portal's session store reads
+  # with a consistent GetItem, creates with a conditional PutItem, rotates
+  # and touches with a conditional UpdateItem and signs out with DeleteItem.
   functions = {
-    get_user    = { dynamodb_actions = ["dynamodb:GetItem"] }
-    create_user = { dynamodb_actions = ["dynamodb:PutItem"] }
-    list_users  = { dynamodb_actions = ["dynamodb:Scan"] }
+    get_user    = { table = "users", dynamodb_actions = ["dynamodb:GetItem"] }
+    create_user = { table = "users", dynamodb_actions = ["dynamodb:PutItem"] }
+    list_users  = { table = "users", dynamodb_actions = ["dynamodb:Scan"] }
+    portal      = { table = "sessions", dynamodb_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] }
   }
 
   function_names = { for fn, _ in local.functions : fn => "${var.name}-${fn}" }
+
+  # What each function serves, for its description.
+  function_routes = {
+    for fn, _ in local.functions : fn => concat(
+      [for key, r in local.routes : "${key} (user API)" if r.function == fn],
+      [for key, r in local.portal_routes : "${key} (portal API)" if r.function == fn],
+    )
+  }
 
   # `make lambdas` writes dist/lambdas/<function>.zip at the repository root.
   dist_dir = coalesce(var.lambda_dist_dir, "${path.module}/../dist/lambdas")

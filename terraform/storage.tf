@@ -1,4 +1,5 @@
-# The users table and the bucket of function packages.
+# The users table and the bucket of function packages. (The sessions table
+# is in portal.tf.)
 
 resource "aws_dynamodb_table" "users" {
   name         = var.table_name
@@ -14,10 +15,12 @@ resource "aws_dynamodb_table" "users" {
     enabled = true
   }
 
-  # Encrypted with the AWS managed KMS key (aws/dynamodb), whose use shows
-  # in CloudTrail, rather than the default AWS owned key.
+  # Encrypted with var.kms_key_arn when given, else the AWS managed KMS key
+  # (aws/dynamodb), whose use shows in CloudTrail, rather than the default
+  # AWS owned key.
   server_side_encryption {
-    enabled = true
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
   }
 
   deletion_protection_enabled = var.deletion_protection
@@ -51,8 +54,11 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "packages" {
 
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
+      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
+      kms_master_key_id = var.kms_key_arn
     }
+    # One data key per bucket rather than per object: fewer KMS calls.
+    bucket_key_enabled = var.kms_key_arn != null
   }
 }
 

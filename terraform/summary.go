@@ -41,6 +41,10 @@ type Summary struct {
 	// Outputs lists the names of the outputs the plan creates, updates or
 	// deletes, sorted.
 	Outputs []string
+	// Unchanged counts the managed resources that exist and stay as they
+	// are. With any, the stack exists already and the summary names what
+	// the plan adds to it.
+	Unchanged int
 }
 
 // Summarize reduces a plan to its Summary.
@@ -55,6 +59,9 @@ func Summarize(p *tfjson.Plan) Summary {
 		}
 		a, ok := action(rc.Change.Actions)
 		if !ok {
+			if rc.Change.Actions.NoOp() {
+				s.Unchanged++
+			}
 			continue
 		}
 		s.Changes = append(s.Changes, ResourceChange{Action: a, Type: rc.Type, Address: rc.Address})
@@ -123,9 +130,11 @@ func (s Summary) ByType(a Action) map[string]int {
 }
 
 // Write prints the summary: the totals in Terraform's own words, then each
-// action's resource types with counts. Additions are only counted; every
-// other action names its resources, since those are the lines a reviewer
-// must read.
+// action's resource types with counts. Every action but addition names its
+// resources, since those are the lines a reviewer must read. Additions are
+// named too when the stack exists already (an upgrade, such as the one that
+// adds the portal: the reviewer sees what arrives); a first deploy, where
+// everything is new, only counts them.
 func (s Summary) Write(w io.Writer) error {
 	var b strings.Builder
 	if s.Empty() {
@@ -152,7 +161,7 @@ func (s Summary) Write(w io.Writer) error {
 		sort.Strings(names)
 		for _, t := range names {
 			fmt.Fprintf(&b, "  %-*s %3d\n", width, t, types[t])
-			if a == Add {
+			if a == Add && !s.upgrade() {
 				continue
 			}
 			for _, c := range s.Changes {
@@ -167,6 +176,12 @@ func (s Summary) Write(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// upgrade reports whether the plan changes a stack that exists: some of its
+// resources stay, change or go.
+func (s Summary) upgrade() bool {
+	return s.Unchanged > 0 || len(s.Changes) > s.Count(Add)
 }
 
 // String returns the text Write prints.

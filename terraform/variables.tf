@@ -83,7 +83,7 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of every log group (API access logs and each function's logs), in days."
+  description = "Retention of every log group (both APIs' access logs and each function's logs), in days."
   type        = number
   default     = 30
 
@@ -105,7 +105,7 @@ variable "stage_name" {
 }
 
 variable "throttling_burst_limit" {
-  description = "Default route throttling of the API stage: burst of requests."
+  description = "Default route throttling of each API stage (the user API's and the portal's): burst of requests."
   type        = number
   default     = 50
 
@@ -116,7 +116,7 @@ variable "throttling_burst_limit" {
 }
 
 variable "throttling_rate_limit" {
-  description = "Default route throttling of the API stage: steady requests per second."
+  description = "Default route throttling of each API stage (the user API's and the portal's): steady requests per second."
   type        = number
   default     = 100
 
@@ -137,20 +137,20 @@ variable "cognito_domain_prefix" {
 }
 
 variable "callback_urls" {
-  description = "Where Cognito may send the authorization code: the portal's /auth/callback. HTTPS, or plain HTTP on localhost only (Cognito refuses http://127.0.0.1 and any other http:// host)."
+  description = "Extra URLs to which Cognito may send the authorization code, besides the deployed portal's own <portal_url>/auth/callback (always registered): a portal run elsewhere, such as `portal serve` on http://localhost:8080/auth/callback. HTTPS, or plain HTTP on localhost only (Cognito refuses http://127.0.0.1 and any other http:// host)."
   type        = list(string)
-  default     = ["http://localhost:8080/auth/callback"]
+  default     = []
 
   validation {
-    condition     = length(var.callback_urls) > 0 && alltrue([for u in var.callback_urls : can(regex("^(https://[^/\\s#]+|http://localhost(:[0-9]{1,5})?)(/[^\\s#]*)?$", u))])
-    error_message = "Give at least one callback URL; each must be https://..., or http://localhost[:port][/path] (Cognito allows plain http on localhost only, not on 127.0.0.1), with no fragment."
+    condition     = alltrue([for u in var.callback_urls : can(regex("^(https://[^/\\s#]+|http://localhost(:[0-9]{1,5})?)(/[^\\s#]*)?$", u))])
+    error_message = "Each callback URL must be https://..., or http://localhost[:port][/path] (Cognito allows plain http on localhost only, not on 127.0.0.1), with no fragment."
   }
 }
 
 variable "logout_urls" {
-  description = "Where Cognito may send the browser after sign-out: the portal's home page. HTTPS, or plain HTTP on localhost only."
+  description = "Extra URLs to which Cognito may send the browser after sign-out, besides the deployed portal's home page <portal_url>/ (always registered). HTTPS, or plain HTTP on localhost only."
   type        = list(string)
-  default     = ["http://localhost:8080/"]
+  default     = []
 
   validation {
     condition     = alltrue([for u in var.logout_urls : can(regex("^(https://[^/\\s#]+|http://localhost(:[0-9]{1,5})?)(/[^\\s#]*)?$", u))])
@@ -217,4 +217,17 @@ variable "bucket_force_destroy" {
   description = "Let `terraform destroy` delete the package bucket with its old object versions. The bucket holds only build outputs that `make lambdas` recreates."
   type        = bool
   default     = true
+}
+
+variable "kms_key_arn" {
+  description = <<-EOT
+    ARN of a customer managed KMS key (a key ARN, not an alias: IAM policies match key ARNs only), optional. When set, it encrypts the package bucket, both tables, every log group and the client secret's parameter, and each function's role may use it through DynamoDB (and SSM for the portal). Its key policy must let CloudWatch Logs use it (see terraform/README.md). Without it, the AWS managed keys (aws/dynamodb, aws/ssm), S3's AES256 and CloudWatch Logs' own encryption are used.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (not an alias)."
+  }
 }

@@ -12,8 +12,15 @@ cognito_domain_prefix = "usersvc-dev-change-me"
 # plan shows IAM policies in full).
 # account_id = "123456789012"
 
+# Extra URLs for a portal run on this machine (`portal serve` against the
+# stack); the deployed portal's own URLs are always registered.
 callback_urls = ["http://localhost:8080/auth/callback"]
 logout_urls   = ["http://localhost:8080/"]
+
+# Uncomment to encrypt the bucket, both tables, the log groups and the
+# client secret with your own KMS key (see terraform/README.md for the key
+# policy it needs).
+# kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
 
 # A development stack must be easy to throw away.
 deletion_protection = false

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/lambdas/bundle"
 	"github.com/usersvc/usersvc/terraform"
 )
@@ -49,19 +50,41 @@ func runDeploy(ctx context.Context, args []string, getenv func(string) string, s
 	if err := terraform.WriteConfig(out, cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, `
-The stack is up.
-  API:        %s
-  Hosted UI:  %s/login
-  Issuer:     %s
-  Client id:  %s
-  Table:      %s (%s)
+	return writeDeployed(stdout, cfg, out)
+}
 
-The portal's configuration, client secret included, is in %s (mode 0600).
-Run the portal against AWS with:
-  PORTAL_CLIENT_SECRET=... portal serve -issuer %s -client-id %s -api-url %s
-`, cfg.APIURL, cfg.HostedUIURL, cfg.Issuer, cfg.ClientID, cfg.TableName, cfg.Region, out, cfg.Issuer, cfg.ClientID, cfg.APIURL)
-	return nil
+// writeDeployed tells the operator what deploy made: the portal's URL
+// first, how to sign in there, how to make the first admin (nobody is in
+// admins after a first deploy), and where the configuration went.
+func writeDeployed(w io.Writer, cfg terraform.AWSConfig, configPath string) error {
+	_, err := fmt.Fprintf(w, `
+The stack is up.
+  Portal:     %[1]s
+  API:        %[2]s
+  Hosted UI:  %[3]s/login
+  Issuer:     %[4]s
+  Client id:  %[5]s
+  Table:      %[6]s (%[7]s)
+
+Open the portal at %[1]s and choose "Sign in": Cognito's Hosted UI signs you
+in (or signs you up; confirm the address through the link it mails) and
+sends you back to the portal.
+
+Nobody is an admin yet. Once your account exists, put it in the admins group:
+  portal admin grant EMAIL
+(or have the account made an admin from the start: portal admin invite EMAIL -admin)
+or, with the AWS CLI:
+  aws cognito-idp admin-add-user-to-group --region %[7]s --user-pool-id %[8]s --group-name %[9]s --username EMAIL
+then sign out of the portal and in again: the group reaches your session with
+your next sign-in.
+
+The portal's configuration, client secret included, is in %[10]s (mode 0600).
+To run a portal on this machine against the stack instead (its callback URL
+must be among the module's callback_urls):
+  PORTAL_CLIENT_SECRET=... portal serve -issuer %[4]s -client-id %[5]s -api-url %[2]s
+`, cfg.PortalURL, cfg.APIURL, cfg.HostedUIURL, cfg.Issuer, cfg.ClientID, cfg.TableName, cfg.Region,
+		cfg.UserPoolID, api.AdminGroup, configPath)
+	return err
 }
 
 func runDestroy(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
