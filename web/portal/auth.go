@@ -29,8 +29,12 @@ func randomString() string {
 // callback.
 func (s *Server) handleLogin(signup bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		returnTo := safeReturn(r.URL.Query().Get("return_to"))
-		sess := s.current(w, r)
+		returnTo := boundReturn(r.URL.Query().Get("return_to"))
+		sess, err := s.current(w, r)
+		if err != nil {
+			s.storeDown(w, r, err)
+			return
+		}
 		if sess != nil && sess.User != nil && !signup {
 			http.Redirect(w, r, returnTo, http.StatusFound)
 			return
@@ -48,9 +52,12 @@ func (s *Server) handleLogin(signup bool) http.HandlerFunc {
 			ReturnTo: returnTo,
 			Started:  now,
 		}
-		// In memory, not in a session: a sign-in started by anyone must
-		// not cost a disk write.
-		s.pending.addLogin(s.ensurePendingID(w, r), login)
+		// In the browser, sealed, not in the store: a sign-in started by
+		// anyone must cost no write and no memory here.
+		if err := s.startLogin(w, r, login); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 		target := d.oauth.AuthCodeURL(login.State, oauth2.S256ChallengeOption(login.Verifier), oidc.Nonce(login.Nonce))
 		if signup {
 			authURL, err := url.Parse(target)
@@ -119,15 +126,12 @@ func (c idClaims) user() *session.User {
 func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	sess := s.current(w, r)
-	state := q.Get("state")
-	var (
-		login session.Login
-		found bool
-	)
-	if id := s.pendingID(r); id != "" && state != "" {
-		login, found = s.pending.takeLogin(id, state, s.now())
+	sess, err := s.current(w, r)
+	if err != nil {
+		s.storeDown(w, r, err)
+		return
 	}
+	login, found := s.takeLogin(w, r, q.Get("state"))
 	if !found {
 		s.log.WarnContext(ctx, "callback without a matching sign-in flow", "request_id", requestID(ctx), "has_session", sess != nil)
 		s.signInFailed(w, r, sess, http.StatusBadRequest, "This sign-in link has expired or was already used.")
@@ -202,8 +206,8 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if sess != nil {
 		oldID = sess.ID // a signed-in user who signed in again, say
 	}
-	if err := s.sessions.Rotate(oldID, next); err != nil {
-		s.serverError(w, r, err)
+	if err := s.sessions.Rotate(ctx, oldID, next); err != nil {
+		s.storeDown(w, r, fmt.Errorf("store new session: %w", err))
 		return
 	}
 	s.setSessionCookie(w, next.ID)
@@ -231,15 +235,20 @@ func displayName(u *session.User) string {
 // own session ends as well; the provider sends it back to the home page.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess := s.current(w, r)
+	sess, err := s.current(w, r)
+	if err != nil {
+		s.storeDown(w, r, err)
+		return
+	}
 	if sess == nil || sess.User == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	if err := s.sessions.Delete(sess.ID); err != nil {
-		s.serverError(w, r, err)
+	if err := s.sessions.Delete(ctx, sess.ID); err != nil {
+		s.storeDown(w, r, fmt.Errorf("delete session: %w", err))
 		return
 	}
+	s.clearSessionCookie(w)
 	s.log.InfoContext(ctx, "signed out", "request_id", requestID(ctx), "sub", sess.User.Subject)
 	s.setFlash(w, r, nil, "You have signed out.")
 	d, err := s.oidc.get(ctx)
@@ -321,7 +330,7 @@ func (s *Server) fresh(ctx context.Context, sess *session.Session) (*session.Ses
 			user.AuthTime = sess.User.AuthTime
 		}
 	}
-	updated, err := s.sessions.Update(sess.ID, func(x *session.Session) error {
+	updated, err := s.sessions.Update(ctx, sess, func(x *session.Session) error {
 		x.Tokens = &session.Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: rawID, Expiry: s.expiry(tok)}
 		if rawID == "" {
 			x.Tokens.IDToken = t.IDToken
@@ -331,6 +340,9 @@ func (s *Server) fresh(ctx context.Context, sess *session.Session) (*session.Ses
 		}
 		return nil
 	})
+	if errors.Is(err, session.ErrNotFound) {
+		return nil, errSignedOut // signed out meanwhile
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store refreshed tokens: %w", err)
 	}
@@ -341,7 +353,11 @@ func (s *Server) fresh(ctx context.Context, sess *session.Session) (*session.Ses
 // signedIn returns the signed-in session with fresh tokens, or answers the
 // request itself (a redirect to sign in, or an error page) and returns nil.
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) *session.Session {
-	sess := s.current(w, r)
+	sess, err := s.current(w, r)
+	if err != nil {
+		s.storeDown(w, r, err)
+		return nil
+	}
 	if sess == nil || sess.User == nil {
 		s.toSignIn(w, r)
 		return nil
@@ -349,11 +365,15 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) *session.Sessi
 	fresh, err := s.fresh(r.Context(), sess)
 	switch {
 	case errors.Is(err, errSignedOut):
-		if derr := s.sessions.Delete(sess.ID); derr != nil {
-			s.log.ErrorContext(r.Context(), "delete session", "request_id", requestID(r.Context()), "error", derr)
+		if derr := s.sessions.Delete(r.Context(), sess.ID); derr != nil {
+			s.storeDown(w, r, fmt.Errorf("delete session: %w", derr))
+			return nil
 		}
 		s.clearSessionCookie(w)
 		s.toSignIn(w, r)
+		return nil
+	case errors.Is(err, session.ErrUnavailable):
+		s.storeDown(w, r, err)
 		return nil
 	case err != nil:
 		s.providerDown(w, r, sess, err)

@@ -13,7 +13,7 @@ import (
 // errorPage renders the error page with the request id.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session.Session, e pages.Error) {
 	e.RequestID = requestID(r.Context())
-	s.render(w, r, e.Status, pages.ErrorPage(s.layout(r, sess, e.Title, ""), e))
+	s.render(w, r, e.Status, pages.ErrorPage(s.layout(w, r, sess, e.Title, ""), e))
 }
 
 // serverError logs err and shows the 500 page, which says nothing of it.
@@ -28,7 +28,27 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		RequestID: requestID(r.Context()),
 	}
 	// No session lookup here: the failure may be the session store's.
-	s.render(w, r, e.Status, pages.ErrorPage(s.layout(r, nil, e.Title, ""), e))
+	s.render(w, r, e.Status, pages.ErrorPage(s.layout(w, r, nil, e.Title, ""), e))
+}
+
+// storeDown answers when the session store failed: a store that is
+// unavailable or throttled (DynamoDB shedding load, say) gets the friendly
+// 503 page with Retry-After; anything else is the 500 page. Either way the
+// request changed nothing it could leave half-done: each request makes at
+// most one store write that matters, and it is the one that failed.
+func (s *Server) storeDown(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, session.ErrUnavailable) {
+		s.serverError(w, r, err)
+		return
+	}
+	s.log.WarnContext(r.Context(), "session store unavailable", "request_id", requestID(r.Context()), "error", err)
+	w.Header().Set("Retry-After", "5")
+	// No session: that is what could not be read.
+	s.errorPage(w, r, nil, pages.Error{
+		Status:  http.StatusServiceUnavailable,
+		Title:   "The portal is busy",
+		Message: "The portal could not reach its session store just now. Nothing was changed; try again in a moment. If it keeps happening, quote the request id below.",
+	})
 }
 
 // providerDown answers when the identity provider cannot be reached.
@@ -61,7 +81,8 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, sess *session
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, s.current(w, r), pages.Error{
+	sess, _ := s.current(w, r) // a store failure need not hide a 404
+	s.errorPage(w, r, sess, pages.Error{
 		Status:  http.StatusNotFound,
 		Title:   "Page not found",
 		Message: "There is no page at this address.",

@@ -16,13 +16,13 @@ import (
 )
 
 // layout is the frame of a page for this session; it consumes the flash.
-func (s *Server) layout(r *http.Request, sess *session.Session, title, section string) pages.Layout {
+func (s *Server) layout(w http.ResponseWriter, r *http.Request, sess *session.Session, title, section string) pages.Layout {
 	l := pages.Layout{
 		Title:   title,
 		Section: section,
 		CSS:     static.Path("portal.css"),
 		Logo:    static.Path("logo.svg"),
-		Flash:   s.takeFlash(r, sess),
+		Flash:   s.takeFlash(w, r, sess),
 	}
 	if sess != nil && sess.User != nil {
 		l.User = &pages.User{
@@ -50,8 +50,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	sess := s.current(w, r)
-	s.render(w, r, http.StatusOK, pages.Home(s.layout(r, sess, "Home", "home")))
+	sess, err := s.current(w, r)
+	if err != nil {
+		s.storeDown(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, pages.Home(s.layout(w, r, sess, "Home", "home")))
 }
 
 func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +74,7 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		TokenExpiry:   sess.Tokens.Expiry,
 		SessionEnds:   sess.Created.Add(AbsoluteTimeout),
 	}
-	s.render(w, r, http.StatusOK, pages.ProfilePage(s.layout(r, sess, "Profile", "profile"), p))
+	s.render(w, r, http.StatusOK, pages.ProfilePage(s.layout(w, r, sess, "Profile", "profile"), p))
 }
 
 // blankRows is how many empty attribute rows a new form offers.
@@ -82,7 +86,7 @@ func (s *Server) handleCreateForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := pages.CreateForm{Rows: make([]pages.Row, blankRows)}
-	s.render(w, r, http.StatusOK, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+	s.render(w, r, http.StatusOK, pages.CreatePage(s.layout(w, r, sess, "Create user", "create"), f))
 }
 
 func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
@@ -93,20 +97,20 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	f, action, rerr := readCreateForm(w, r)
 	if rerr != nil {
 		f.Error, f.Field = rerr.msg, ""
-		s.render(w, r, rerr.status, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+		s.render(w, r, rerr.status, pages.CreatePage(s.layout(w, r, sess, "Create user", "create"), f))
 		return
 	}
 	if action == "add-row" {
 		if len(f.Rows) < maxRows {
 			f.Rows = append(f.Rows, pages.Row{})
 		}
-		s.render(w, r, http.StatusOK, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+		s.render(w, r, http.StatusOK, pages.CreatePage(s.layout(w, r, sess, "Create user", "create"), f))
 		return
 	}
 	item, ferr := buildItem(f)
 	if ferr != nil {
 		f.Error, f.Field = ferr.msg, ferr.field
-		s.render(w, r, http.StatusBadRequest, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+		s.render(w, r, http.StatusBadRequest, pages.CreatePage(s.layout(w, r, sess, "Create user", "create"), f))
 		return
 	}
 	stored, err := s.users.CreateUser(r.Context(), sess.Tokens.AccessToken, item)
@@ -119,7 +123,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 				if ce.Status == http.StatusConflict {
 					f.Field = "UserId"
 				}
-				s.render(w, r, ce.Status, pages.CreatePage(s.layout(r, sess, "Create user", "create"), f))
+				s.render(w, r, ce.Status, pages.CreatePage(s.layout(w, r, sess, "Create user", "create"), f))
 				return
 			}
 		}
@@ -141,7 +145,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 	// Not trimmed: ids may hold spaces, and the Users page links to them
 	// exactly.
 	v := pages.Lookup{UserID: q.Get(api.AttrUserID), Asked: q.Has(api.AttrUserID)}
-	l := s.layout(r, sess, "Look up", "lookup")
+	l := s.layout(w, r, sess, "Look up", "lookup")
 	if !v.Asked {
 		s.render(w, r, http.StatusOK, pages.LookupPage(l, v))
 		return
@@ -190,7 +194,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	if page.Cursor != "" {
 		v.Next = usersURL(page.Cursor)
 		if prev, ok := sess.Pages[page.Cursor]; !ok || prev != cursor {
-			_, err := s.sessions.Update(sess.ID, func(x *session.Session) error {
+			updated, err := s.sessions.Update(r.Context(), sess, func(x *session.Session) error {
 				if x.Pages == nil || len(x.Pages) >= maxPageTrail {
 					x.Pages = map[string]string{}
 				}
@@ -199,6 +203,8 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 			})
 			if err != nil {
 				s.log.ErrorContext(r.Context(), "remember page", "request_id", requestID(r.Context()), "error", err)
+			} else {
+				sess = updated
 			}
 		}
 	}
@@ -207,7 +213,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 		// predecessor; the first page is the honest way back.
 		v.Prev = usersURL(sess.Pages[cursor])
 	}
-	s.render(w, r, http.StatusOK, pages.UsersPage(s.layout(r, sess, "Users", "users"), v))
+	s.render(w, r, http.StatusOK, pages.UsersPage(s.layout(w, r, sess, "Users", "users"), v))
 }
 
 func usersURL(cursor string) string {

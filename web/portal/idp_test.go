@@ -111,7 +111,7 @@ func TestWithLocalProvider(t *testing.T) {
 
 	// Sign-out revokes the refresh token and ends the provider session
 	// too: Sign in shows the form again.
-	sess, err := sessions.Get(h.cookie(c).Value)
+	sess, err := sessions.Get(t.Context(), h.cookie(c).Value)
 	if err != nil || sess.Tokens.RefreshToken == "" {
 		t.Fatalf("session: %v", err)
 	}

@@ -50,6 +50,40 @@ type Users interface {
 
 var _ Users = (*client.Client)(nil)
 
+// Sessions keeps the portal's sessions; *session.Store (bbolt, for one
+// process) and *dynamo.Store of package session/dynamo (DynamoDB, shared
+// by every instance) provide it, and package session/sessiontest is the
+// contract they keep. Get returns sessions past their Expires too; the
+// portal treats those as absent. Errors wrapping session.ErrUnavailable
+// become the 503 page.
+type Sessions interface {
+	// Get returns the session with id, or an error wrapping
+	// session.ErrNotFound.
+	Get(ctx context.Context, id string) (*session.Session, error)
+	// Create stores sess under a fresh id, which it sets; it never
+	// overwrites.
+	Create(ctx context.Context, sess *session.Session) error
+	// Update applies fn to the stored state of the session sess was read
+	// from and stores the result, which it returns; fn may run more than
+	// once. A session deleted or rotated away meanwhile is ErrNotFound,
+	// never brought back.
+	Update(ctx context.Context, sess *session.Session, fn func(*session.Session) error) (*session.Session, error)
+	// Rotate deletes the session oldID (if not "") and stores sess under
+	// a fresh id, which it sets.
+	Rotate(ctx context.Context, oldID string, sess *session.Session) error
+	// Delete removes the session id; a missing one is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// expiredSweeper is a session store that can delete its expired sessions
+// itself (bbolt); a DynamoDB table leaves that to its TTL.
+type expiredSweeper interface {
+	DeleteExpired(ctx context.Context, now time.Time) ([]*session.Session, error)
+}
+
+var _ Sessions = (*session.Store)(nil)
+var _ expiredSweeper = (*session.Store)(nil)
+
 // Config is what a portal needs. URL, Issuer, ClientID, Users, Sessions
 // and Log are required.
 type Config struct {
@@ -75,7 +109,14 @@ type Config struct {
 	// Users is the HTTP API.
 	Users Users
 	// Sessions keeps the sessions.
-	Sessions *session.Store
+	Sessions Sessions
+	// StateKey seals what the portal leaves in the browser before there
+	// is a session (sign-ins in progress, a flash message); every
+	// instance must share it, and it must be at least 32 random bytes.
+	// Empty: derived from ClientSecret with HKDF-SHA256; a public client
+	// (no secret) without a StateKey gets a random key of this process,
+	// which is right for one process only (NewServer logs a warning).
+	StateKey []byte
 	// Log receives one line per request and every failure.
 	Log *slog.Logger
 	// HTTPClient talks to the provider; nil means a client with a 10 s
@@ -99,14 +140,6 @@ const (
 	// seenGranularity: a session's last use is recorded at most this
 	// often, so reading pages does not write to disk on every request.
 	seenGranularity = time.Minute
-	// pendingTTL is how long sign-ins in progress and flash messages of
-	// browsers without a session are kept; pendingMax bounds how many
-	// browsers' (each up to maxLogins flows, under 2 KB).
-	pendingTTL = loginTimeout
-	pendingMax = 10000
-	// maxLogins bounds the sign-in flows one browser may have open (one
-	// per tab, say).
-	maxLogins = 5
 	// pageSize is the Users page's length.
 	pageSize = 25
 )
@@ -117,11 +150,11 @@ type Server struct {
 	base     *url.URL
 	log      *slog.Logger
 	users    Users
-	sessions *session.Store
+	sessions Sessions
 	now      func() time.Time
 	oidc     *provider
 	cookie   cookieSpec
-	pending  *pending
+	seal     *sealer
 	handler  http.Handler
 }
 
@@ -160,6 +193,22 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	key := cfg.StateKey
+	switch {
+	case len(key) > 0:
+	case cfg.ClientSecret != "":
+		var err error
+		if key, err = deriveStateKey(cfg.ClientID, cfg.ClientSecret); err != nil {
+			return nil, fmt.Errorf("derive state key: %w", err)
+		}
+	default:
+		key = []byte(randomString())
+		cfg.Log.Warn("no client secret and no state key: sign-ins in progress are sealed with a key of this process only, so they fail on any other instance")
+	}
+	seal, err := newSealer(key)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		base:     base,
@@ -168,7 +217,7 @@ func NewServer(cfg Config) (*Server, error) {
 		sessions: cfg.Sessions,
 		now:      cfg.Now,
 		cookie:   newCookieSpec(base),
-		pending:  newPending(pendingTTL, pendingMax),
+		seal:     seal,
 	}
 	s.oidc = newProvider(cfg, base, cfg.Log)
 	s.handler = s.routes()
@@ -185,15 +234,27 @@ func (s *Server) Warm(ctx context.Context) error {
 	return err
 }
 
-// SweepSessions deletes expired sessions every interval until ctx ends.
+// SweepSessions deletes expired sessions every interval until ctx ends,
+// and revokes their refresh tokens, if the store can list them (bbolt); on
+// a store that cannot (DynamoDB, whose TTL deletes them unseen) it returns
+// at once, and the refresh token's own lifetime bounds what is left.
 func (s *Server) SweepSessions(ctx context.Context, interval time.Duration) {
+	sw, ok := s.sessions.(expiredSweeper)
+	if !ok {
+		return
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if n, err := s.sessions.DeleteExpired(s.now()); err != nil {
-			s.log.Error("sweep sessions", "error", err)
-		} else if n > 0 {
-			s.log.Info("swept expired sessions", "count", n)
+		if gone, err := sw.DeleteExpired(ctx, s.now()); err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("sweep sessions", "error", err)
+			}
+		} else if len(gone) > 0 {
+			for _, sess := range gone {
+				s.revokeSession(ctx, sess)
+			}
+			s.log.Info("swept expired sessions", "count", len(gone))
 		}
 		select {
 		case <-ctx.Done():

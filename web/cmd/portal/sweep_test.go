@@ -20,7 +20,7 @@ func TestPortalSweepStopsBeforeClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Create(&session.Session{Expires: time.Now().Add(-time.Hour)}); err != nil {
+	if err := st.Create(t.Context(), &session.Session{Expires: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

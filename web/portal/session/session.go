@@ -1,14 +1,23 @@
-// Package session keeps the portal's sessions server-side in one bbolt
-// file. The browser holds only a session's random id; tokens and claims
-// stay here. Sessions are created at sign-in: sign-ins in progress are the
-// portal's, in memory.
+// Package session defines the portal's server-side sessions and keeps them
+// in one bbolt file (Store); package session/dynamo keeps them in a
+// DynamoDB table, and package session/sessiontest is the contract both keep.
+// The browser holds only a session's random id; tokens and claims stay in
+// the store. Sessions are created at sign-in: sign-ins in progress travel
+// in the browser, sealed by the portal.
 //
-// Sessions are stored under the SHA-256 of their id, so the file alone does
-// not hand out cookies that would be accepted. The file still holds tokens:
-// it is created with mode 0600 and belongs in the portal's data directory.
+// Sessions are stored under the SHA-256 of their id (Hash), so the store
+// alone does not hand out cookies that would be accepted. The file still
+// holds tokens: it is created with mode 0600 and belongs in the portal's
+// data directory.
+//
+// A store does not judge expiry: Get returns a session past its Expires
+// until something deletes it (the bbolt sweep, DynamoDB's TTL, which lags
+// by up to two days), and the portal treats such a session as absent,
+// deleting it and revoking its refresh token.
 package session
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -24,6 +33,10 @@ import (
 type Session struct {
 	// ID is the random id the browser presents; it is not stored.
 	ID string `json:"-"`
+	// Version is the store's revision of the session when it was read;
+	// stores that write conditionally use it so that a write based on a
+	// stale read is retried on the fresh one, never lost or resurrecting.
+	Version int64 `json:"-"`
 	// Created is when the session began; it bounds its absolute lifetime.
 	Created time.Time `json:"created"`
 	// Seen is when the session was last used; it bounds its idle lifetime.
@@ -76,8 +89,8 @@ type Tokens struct {
 	Expiry       time.Time `json:"expiry"`
 }
 
-// Login is one authorization code flow in progress, kept by the portal
-// until its callback.
+// Login is one authorization code flow in progress, which the portal seals
+// into a cookie of the browser that started it until its callback.
 type Login struct {
 	State    string    `json:"state"`
 	Nonce    string    `json:"nonce"`
@@ -86,8 +99,38 @@ type Login struct {
 	Started  time.Time `json:"started"`
 }
 
-// ErrNotFound means no live session has the id.
+// Expired reports whether the session has ended at now.
+func (s *Session) Expired(now time.Time) bool { return !now.Before(s.Expires) }
+
+// Clone returns a deep copy of s, so that a change to it (by an Update
+// function that may run more than once) never reaches s.
+func (s *Session) Clone() *Session {
+	c := *s
+	if s.User != nil {
+		u := *s.User
+		u.Groups = append([]string(nil), s.User.Groups...)
+		c.User = &u
+	}
+	if s.Tokens != nil {
+		t := *s.Tokens
+		c.Tokens = &t
+	}
+	if s.Pages != nil {
+		c.Pages = make(map[string]string, len(s.Pages))
+		for k, v := range s.Pages {
+			c.Pages[k] = v
+		}
+	}
+	return &c
+}
+
+// ErrNotFound means no session has the id.
 var ErrNotFound = errors.New("session not found")
+
+// ErrUnavailable means the store could not be reached or shed the request
+// (DynamoDB throttling, say); nothing was written, and trying again later
+// may succeed.
+var ErrUnavailable = errors.New("session store unavailable")
 
 var bucket = []byte("sessions")
 
@@ -126,13 +169,20 @@ func NewID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// Hash is the key a session is stored under: the SHA-256 of its id.
+func Hash(id string) [sha256.Size]byte { return sha256.Sum256([]byte(id)) }
+
 func key(id string) []byte {
-	sum := sha256.Sum256([]byte(id))
+	sum := Hash(id)
 	return sum[:]
 }
 
-// Get returns the session with id, or ErrNotFound.
-func (s *Store) Get(id string) (*Session, error) {
+// Get returns the session with id, or ErrNotFound. It returns a session
+// past its Expires too: see the package documentation.
+func (s *Store) Get(ctx context.Context, id string) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if id == "" {
 		return nil, ErrNotFound
 	}
@@ -169,45 +219,62 @@ func put(tx *bbolt.Tx, sess *Session) error {
 	return tx.Bucket(bucket).Put(key(sess.ID), v)
 }
 
-// Create stores sess under a fresh id, which it sets.
-func (s *Store) Create(sess *Session) error {
+// Create stores sess under a fresh id, which it sets. It never overwrites.
+func (s *Store) Create(ctx context.Context, sess *Session) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	sess.ID = NewID()
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return put(tx, sess) }); err != nil {
+	if err := s.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucket).Get(key(sess.ID)) != nil {
+			return errors.New("id already in use") // 256 random bits: never
+		}
+		return put(tx, sess)
+	}); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
 }
 
-// Update loads the session with id, lets fn change it, and stores the
-// result, all in one transaction, so concurrent requests of one browser
-// cannot lose each other's changes or both consume one sign-in flow. An
-// error from fn leaves the session as it was and is returned as it is.
-func (s *Store) Update(id string, fn func(*Session) error) (*Session, error) {
+// Update lets fn change the stored session that sess was read from, and
+// stores the result, all in one transaction, so concurrent requests of one
+// browser cannot lose each other's changes, and a change cannot bring back
+// a session that was deleted or rotated away meanwhile (ErrNotFound). fn
+// sees the stored state, which may be newer than sess. An error from fn
+// leaves the session as it was and is returned as it is.
+func (s *Store) Update(ctx context.Context, sess *Session, fn func(*Session) error) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	id := sess.ID
 	if id == "" {
 		return nil, ErrNotFound
 	}
-	var sess *Session
+	var out *Session
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var err error
-		if sess, err = get(tx, id); err != nil {
+		if out, err = get(tx, id); err != nil {
 			return err
 		}
-		if err := fn(sess); err != nil {
+		if err := fn(out); err != nil {
 			return err
 		}
-		sess.ID = id // fn must not move it; Rotate does
-		return put(tx, sess)
+		out.ID = id // fn must not move it; Rotate does
+		return put(tx, out)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return sess, nil
+	return out, nil
 }
 
 // Rotate stores sess under a fresh id (which it sets) and deletes the
 // session oldID, in one transaction: the id a browser had before signing
 // in never names a signed-in session.
-func (s *Store) Rotate(oldID string, sess *Session) error {
+func (s *Store) Rotate(ctx context.Context, oldID string, sess *Session) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	sess.ID = NewID()
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		if oldID != "" {
@@ -224,7 +291,10 @@ func (s *Store) Rotate(oldID string, sess *Session) error {
 }
 
 // Delete removes the session with id; a missing session is not an error.
-func (s *Store) Delete(id string) error {
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if id == "" {
 		return nil
 	}
@@ -234,19 +304,25 @@ func (s *Store) Delete(id string) error {
 	return nil
 }
 
-// DeleteExpired removes every session whose Expires is before now and
-// returns how many it removed. Undecodable entries are removed too.
-func (s *Store) DeleteExpired(now time.Time) (int, error) {
-	n := 0
+// DeleteExpired removes every session whose Expires is not after now and
+// returns them (without their ids, which are not stored), so that the
+// caller can revoke their refresh tokens. Undecodable entries are removed
+// too, and not returned.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) ([]*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var gone []*Session
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucket)
 		var dead [][]byte
 		err := b.ForEach(func(k, v []byte) error {
-			var sess struct {
-				Expires time.Time `json:"expires"`
-			}
-			if json.Unmarshal(v, &sess) != nil || sess.Expires.Before(now) {
+			sess := new(Session)
+			if json.Unmarshal(v, sess) != nil {
 				dead = append(dead, append([]byte(nil), k...))
+			} else if sess.Expired(now) {
+				dead = append(dead, append([]byte(nil), k...))
+				gone = append(gone, sess)
 			}
 			return nil
 		})
@@ -258,13 +334,12 @@ func (s *Store) DeleteExpired(now time.Time) (int, error) {
 				return err
 			}
 		}
-		n = len(dead)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", err)
+		return nil, fmt.Errorf("delete expired sessions: %w", err)
 	}
-	return n, nil
+	return gone, nil
 }
 
 // ValidID reports whether id has the shape NewID produces, so that
