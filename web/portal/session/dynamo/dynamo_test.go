@@ -1,0 +1,147 @@
+package dynamo_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/usersvc/usersvc/web/portal/session"
+	"github.com/usersvc/usersvc/web/portal/session/dynamo"
+	"github.com/usersvc/usersvc/web/portal/session/dynamo/dynalite"
+	"github.com/usersvc/usersvc/web/portal/session/sessiontest"
+)
+
+func TestMain(m *testing.M) { dynalite.Main(m) }
+
+var tables atomic.Int64
+
+func client(endpoint string, opts ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}, opts...)
+}
+
+func newStore(t *testing.T) (*dynamo.Store, *dynamodb.Client) {
+	t.Helper()
+	c := client(dynalite.URL(t))
+	s := dynamo.New(c, fmt.Sprintf("sessions-%d", tables.Add(1)))
+	if err := s.EnsureTable(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(s.Table())})
+	})
+	return s, c
+}
+
+func TestContract(t *testing.T) {
+	sessiontest.Run(t, func(t *testing.T) sessiontest.Store { s, _ := newStore(t); return s })
+}
+
+// TestItemShape: the table holds the SHA-256 of the id, never the id, and
+// the TTL attribute as epoch seconds.
+func TestItemShape(t *testing.T) {
+	s, c := newStore(t)
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	sess := &session.Session{Expires: exp, Tokens: &session.Tokens{RefreshToken: "rt"}}
+	if err := s.Create(t.Context(), sess); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(s.Table())})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("scan: %v, %d items", err, len(out.Items))
+	}
+	it := out.Items[0]
+	sum := sha256.Sum256([]byte(sess.ID))
+	if id := it["id"].(*types.AttributeValueMemberS).Value; id != hex.EncodeToString(sum[:]) {
+		t.Errorf("id %q, want the hex SHA-256 of the session id", id)
+	}
+	if n, ok := it["expires_at"].(*types.AttributeValueMemberN); !ok || n.Value != fmt.Sprint(exp.Unix()) {
+		t.Errorf("expires_at %#v, want N %d", it["expires_at"], exp.Unix())
+	}
+	raw, _ := json.Marshal(out.Items)
+	if strings.Contains(string(raw), sess.ID) {
+		t.Error("the session id itself is stored")
+	}
+}
+
+// TestUnavailable: throttling, server errors and an unreachable endpoint
+// are session.ErrUnavailable, after the SDK's retries; a refused request
+// (bad table) is not.
+func TestUnavailable(t *testing.T) {
+	fake := func(status int, code string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(status)
+			if code != "" {
+				json.NewEncoder(w).Encode(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": "fake"})
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	closed := httptest.NewServer(nil)
+	closed.Close()
+	fast := func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond) }
+	for _, tt := range []struct {
+		name     string
+		endpoint string
+		want     bool
+	}{
+		{"throttled", fake(400, "ThrottlingException"), true},
+		{"over provisioned throughput", fake(400, "ProvisionedThroughputExceededException"), true},
+		{"internal error", fake(500, "InternalServerError"), true},
+		{"down", closed.URL, true},
+		{"no such table", fake(400, "ResourceNotFoundException"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := dynamo.New(client(tt.endpoint, fast), "sessions")
+			_, err := s.Get(t.Context(), session.NewID())
+			if err == nil || errors.Is(err, session.ErrUnavailable) != tt.want {
+				t.Errorf("Get: %v; unavailable %v, want %v", err, errors.Is(err, session.ErrUnavailable), tt.want)
+			}
+			err = s.Create(t.Context(), &session.Session{})
+			if err == nil || errors.Is(err, session.ErrUnavailable) != tt.want {
+				t.Errorf("Create: %v", err)
+			}
+			_, err = s.Update(t.Context(), &session.Session{ID: session.NewID(), Version: 1}, func(*session.Session) error { return nil })
+			if err == nil || errors.Is(err, session.ErrUnavailable) != tt.want {
+				t.Errorf("Update: %v", err)
+			}
+		})
+	}
+}
+
+func TestSharedKey(t *testing.T) {
+	s, _ := newStore(t)
+	a, err := s.SharedKey(t.Context(), "state")
+	if err != nil || len(a) != 32 {
+		t.Fatalf("SharedKey: %x, %v", a, err)
+	}
+	other := dynamo.New(client(dynalite.URL(t)), s.Table())
+	b, err := other.SharedKey(t.Context(), "state")
+	if err != nil || string(a) != string(b) {
+		t.Errorf("a second instance got another key: %v", err)
+	}
+	c, _ := s.SharedKey(t.Context(), "other")
+	if string(c) == string(a) {
+		t.Error("two names share a key")
+	}
+}
