@@ -250,4 +250,3 @@ func FuzzEvent(f *testing.F) {
 		}
 	})
 }
-
