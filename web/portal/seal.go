@@ -70,7 +70,8 @@ var errUnsealable = errors.New("sealed value does not open")
 // open decrypts a value sealed for the cookie name into v. Anything that
 // was not sealed by this key for this name is errUnsealable.
 func (s *sealer) open(name, value string, v any) error {
-	raw, err := base64.RawURLEncoding.DecodeString(value)
+	// Strict: a value is accepted in one spelling only.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
 	if err != nil || len(raw) < s.aead.NonceSize()+s.aead.Overhead() {
 		return errUnsealable
 	}
