@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/usersvc/usersvc/web/portal"
 	"github.com/usersvc/usersvc/web/portal/lambdahttp"
+	"github.com/usersvc/usersvc/web/portal/session"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo/dynalite"
 )
@@ -34,9 +36,11 @@ func TestMain(m *testing.M) { dynalite.Main(m) }
 // operations by name and, when told to, answers every request as a
 // throttled DynamoDB would.
 type dynamoMeter struct {
-	mu       sync.Mutex
-	ops      map[string]int
-	throttle atomic.Bool
+	mu  sync.Mutex
+	ops map[string]int
+	// fault, when set, is how every request fails: "throttled" (400
+	// ThrottlingException), "error" (500), "down" (no connection).
+	fault atomic.Value // string
 }
 
 func (m *dynamoMeter) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -44,9 +48,15 @@ func (m *dynamoMeter) RoundTrip(r *http.Request) (*http.Response, error) {
 	m.mu.Lock()
 	m.ops[op]++
 	m.mu.Unlock()
-	if m.throttle.Load() {
+	switch f, _ := m.fault.Load().(string); f {
+	case "throttled":
 		body := `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`
 		return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	case "error":
+		body := `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`
+		return &http.Response{StatusCode: 500, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	case "down":
+		return nil, errors.New("dial tcp 127.0.0.1:8000: connect: connection refused")
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
@@ -283,22 +293,29 @@ func TestStoreCost(t *testing.T) {
 	}
 }
 
-// TestStoreThrottled: with DynamoDB throttling every request, pages that
-// need the session answer the friendly 503 with a request id, and nothing
-// is half-done: no session created at the callback, none deleted (nor its
-// token revoked) at sign-out, no user created.
-func TestStoreThrottled(t *testing.T) {
+// TestStoreDown: with DynamoDB throttling, failing or unreachable on
+// every request, pages that need the session answer the friendly 503 with
+// a request id, and nothing is half-done: no session created at the
+// callback, none deleted (nor its token revoked) at sign-out, no user
+// created.
+func TestStoreDown(t *testing.T) {
+	for _, fault := range []string{"throttled", "error", "down"} {
+		t.Run(fault, func(t *testing.T) { testStoreDown(t, fault) })
+	}
+}
+
+func testStoreDown(t *testing.T, fault string) {
 	a := newAWSHarness(t, 2)
 	c := a.signIn(ada)
 
-	a.meter.throttle.Store(true)
+	a.meter.fault.Store(fault)
 	for _, path := range []string{"/", "/profile", "/user?UserId=x"} {
 		p := a.get(c, path)
 		if p.status != http.StatusServiceUnavailable || p.header.Get("Retry-After") == "" {
 			t.Errorf("%s: %d, Retry-After %q", path, p.status, p.header.Get("Retry-After"))
 		}
 		mustContain(t, p, "The portal is busy", "request id")
-		mustNotContain(t, p, "Throttling", "dynamodb", "DynamoDB")
+		mustNotContain(t, p, "Throttling", "dynamodb", "DynamoDB", "InternalServerError", "refused")
 	}
 	if p := a.post(c, "/user/new", url.Values{"UserId": {"nope"}}); p.status != http.StatusServiceUnavailable {
 		t.Errorf("create: %d", p.status)
@@ -319,7 +336,7 @@ func TestStoreThrottled(t *testing.T) {
 		t.Errorf("callback: %d", p.status)
 	}
 
-	a.meter.throttle.Store(false)
+	a.meter.fault.Store("")
 	if n := a.items(t); n != 1 {
 		t.Errorf("%d items after the outage; want the one session", n)
 	}
@@ -371,5 +388,38 @@ func BenchmarkLookupLambda(b *testing.B) {
 		if err != nil || resp.StatusCode != 200 || !bytes.Contains([]byte(resp.Body), []byte("London")) {
 			b.Fatalf("%d %v", resp.StatusCode, err)
 		}
+	}
+}
+
+// TestTamperedOnDynamo: a malformed session cookie costs no read, a
+// well-formed one the table does not hold costs one GetItem and no write;
+// both are cleared and sent to sign in.
+func TestTamperedOnDynamo(t *testing.T) {
+	a := newAWSHarness(t, 2)
+	c := a.signIn(ada)
+	genuine := a.cookie(c).Value
+	for _, tt := range []struct {
+		value string
+		gets  int
+	}{
+		{genuine[:len(genuine)-1] + "A", 1},
+		{session.NewID(), 1},
+		{"x", 0},
+		{genuine + "=", 0},
+	} {
+		if tt.value == genuine {
+			continue
+		}
+		req, _ := http.NewRequest("GET", a.url+"/profile", nil)
+		req.AddCookie(&http.Cookie{Name: "__Host-portal-session", Value: tt.value})
+		a.meter.take()
+		p := a.do(noFollow(http.DefaultClient), req)
+		ops := a.meter.take()
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/auth/login") || ops["GetItem"] != tt.gets || writes(ops) != 0 {
+			t.Errorf("cookie %q: %d to %q, operations %v", tt.value, p.status, p.header.Get("Location"), ops)
+		}
+	}
+	if p := a.get(c, "/profile"); p.status != 200 {
+		t.Errorf("the genuine cookie: %d", p.status)
 	}
 }

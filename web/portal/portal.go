@@ -4,7 +4,14 @@
 // user's access token.
 //
 // Tokens never reach the browser: they live in a server-side session
-// (package session) named by an opaque random id in an HttpOnly cookie.
+// (Sessions: bbolt in package session, DynamoDB in session/dynamo) named by
+// an opaque random id in an HttpOnly cookie. No instance holds state a
+// request depends on, so any number of them (Lambda functions, see
+// packages lambdahttp and function) can serve one browser: what a browser
+// needs before it has a session (its sign-ins in progress, a flash message
+// after sign-out) travels in its own cookies, sealed with AES-GCM under a
+// key every instance shares (Config.StateKey, or HKDF of the client
+// secret), and costs neither memory nor a store write here.
 // Pages are templ components (package pages) styled by the embedded
 // stylesheet (package static); no page needs JavaScript.
 //
