@@ -17,7 +17,7 @@ import (
 // Routes returns every function's route: the user API's, then the
 // portal's.
 func Routes() []api.Route {
-	return slices.Clone(api.Routes)
+	return append(slices.Clone(api.Routes), api.Route{Key: "$default", Function: "portal", Public: true})
 }
 
 // Functions returns the name of every function, each once, in the order of

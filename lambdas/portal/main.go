@@ -5,4 +5,4 @@ package main
 
 import "github.com/usersvc/usersvc/web/portal/function"
 
-func main() { function.Main() }
+func main() { function.Main("portal") }

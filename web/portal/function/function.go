@@ -228,14 +228,15 @@ func clientSecret(ctx context.Context, c *ssm.Client, name string) (string, erro
 }
 
 // Main is the portal function's main: it builds the portal from the
-// process environment and serves it to Lambda. A configuration error is
-// one log line naming the variable, and exit status 1, which Lambda
-// reports as an init failure.
-func Main() {
+// process environment and serves it to Lambda. function is the function's
+// name in the catalogue (package lambdas), for the log. A configuration
+// error is one log line naming the variable, and exit status 1, which
+// Lambda reports as an init failure.
+func Main(function string) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	p, err := New(context.Background(), os.Getenv, Options{Log: log})
 	if err != nil {
-		log.Error("portal cold start failed", "error", err)
+		log.Error("portal cold start failed", "function", function, "error", err)
 		os.Exit(1)
 	}
 	lambda.Start(p.Handler)
