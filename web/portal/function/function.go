@@ -176,6 +176,11 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Portal
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
 	}
+	if awsCfg.Region == "" {
+		// Lambda always sets it; elsewhere every call would fail later,
+		// under another variable's name.
+		return nil, &EnvError{"AWS_REGION", "not set (nor a region in the shared AWS config)"}
+	}
 	var secret string
 	if env.SecretParameter != "" {
 		if secret, err = clientSecret(ctx, ssm.NewFromConfig(awsCfg), env.SecretParameter); err != nil {

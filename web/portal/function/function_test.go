@@ -215,6 +215,7 @@ func TestColdStartFailures(t *testing.T) {
 		{"parameter empty", func(env map[string]string) { env["PORTAL_CLIENT_SECRET_PARAMETER"] = "/empty" }, `PORTAL_CLIENT_SECRET_PARAMETER: parameter "/empty" is empty`},
 		{"ssm down", func(env map[string]string) { env["AWS_ENDPOINT_URL_SSM"] = down.URL; env["AWS_MAX_ATTEMPTS"] = "1" }, "PORTAL_CLIENT_SECRET_PARAMETER: read parameter"},
 		{"issuer missing", func(env map[string]string) { delete(env, "PORTAL_ISSUER") }, "PORTAL_ISSUER: not set"},
+		{"region missing", func(env map[string]string) { env["AWS_REGION"] = "" }, "AWS_REGION: not set"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := environment(t, ssmURL, "unused-table")
