@@ -84,9 +84,35 @@ type awsHarness struct {
 	meter     *dynamoMeter
 	table     string
 	raw       *dynamodb.Client
+	endpoint  string
+	mu        sync.Mutex
 	instances []lambdahttp.Handler
-	servers   []*portal.Server
 	next      atomic.Int64
+}
+
+// replace retires every instance and starts n new ones, as Lambda does
+// when it recycles its execution environments.
+func (a *awsHarness) replace(n int) {
+	var fresh []lambdahttp.Handler
+	for range n {
+		c := dynamodb.New(dynamodb.Options{
+			Region: "us-east-1", BaseEndpoint: aws.String(a.endpoint),
+			Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+			HTTPClient:  &http.Client{Transport: a.meter},
+		}, func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond) })
+		log := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		p, err := portal.NewServer(portal.Config{
+			URL: a.url, Issuer: a.prov.issuer(), ClientID: "portal", ClientSecret: "s3cret",
+			Users: a.users, Sessions: dynamo.New(c, a.table), Log: log, Now: a.clock.Now,
+		})
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		fresh = append(fresh, lambdahttp.New(p, log))
+	}
+	a.mu.Lock()
+	a.instances = fresh
+	a.mu.Unlock()
 }
 
 func newAWSHarness(t testing.TB, instances int) *awsHarness {
@@ -101,23 +127,8 @@ func newAWSHarness(t testing.TB, instances int) *awsHarness {
 	}
 	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(a.front))
 	h.url = "http://" + h.srv.Listener.Addr().String()
-	for range instances {
-		c := dynamodb.New(dynamodb.Options{
-			Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-			Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-			HTTPClient:  &http.Client{Transport: a.meter},
-		}, func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond) })
-		log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		p, err := portal.NewServer(portal.Config{
-			URL: h.url, Issuer: h.prov.issuer(), ClientID: "portal", ClientSecret: "s3cret",
-			Users: h.users, Sessions: dynamo.New(c, a.table), Log: log, Now: h.clock.Now,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.servers = append(a.servers, p)
-		a.instances = append(a.instances, lambdahttp.New(p, log))
-	}
+	a.endpoint = endpoint
+	a.replace(instances)
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)
 	return a
@@ -127,7 +138,9 @@ func newAWSHarness(t testing.TB, instances int) *awsHarness {
 // cookies, the body base64), to the next instance, and its response back.
 func (a *awsHarness) front(w http.ResponseWriter, r *http.Request) {
 	ev := toEvent(r)
+	a.mu.Lock()
 	fn := a.instances[int(a.next.Add(1))%len(a.instances)]
+	a.mu.Unlock()
 	resp, err := fn(r.Context(), ev)
 	if err != nil {
 		http.Error(w, "Internal Server Error", 500)
@@ -230,6 +243,19 @@ func TestTwoInstances(t *testing.T) {
 	page2 := a.get(c, next)
 	mustContain(t, page2, `href="/admin/users"`) // Previous, remembered in the session by the other instance
 
+	// Every instance is replaced: the session lives on.
+	a.replace(2)
+	if p := a.get(c, "/profile"); p.status != 200 || !strings.Contains(p.body, "admin@example.com") {
+		t.Fatalf("profile on new instances: %d", p.status)
+	}
+	// A sign-in started on retired instances completes on new ones.
+	other, cb := stopAtCallback(t, a.harness)
+	a.replace(2)
+	u, _ := url.Parse(cb)
+	if p := a.get(other, u.RequestURI()); p.status != 200 || !strings.Contains(p.body, "Sign out") {
+		t.Fatalf("callback on new instances: %d", p.status)
+	}
+
 	// Refresh: the access token is near expiry, the next page renews it.
 	a.clock.Add(9 * time.Minute)
 	before := a.prov.refreshes
@@ -245,8 +271,8 @@ func TestTwoInstances(t *testing.T) {
 
 	out := a.post(c, "/auth/logout", nil)
 	mustContain(t, out, "You have signed out.", ">Sign in<")
-	if n := a.items(t); n != 0 {
-		t.Errorf("%d items after sign-out", n)
+	if n := a.items(t); n != 1 {
+		t.Errorf("%d items after sign-out; want only the other browser's", n)
 	}
 	if len(a.prov.revoked) != 1 {
 		t.Errorf("%d refresh tokens revoked", len(a.prov.revoked))
