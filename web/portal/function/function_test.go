@@ -272,7 +272,9 @@ type runtimeAPI struct {
 	srv   *httptest.Server
 	event []byte
 	given atomic.Bool
-	resp  chan []byte
+	// waiting is set when the function asks for a second event.
+	waiting atomic.Bool
+	resp    chan []byte
 }
 
 func newRuntimeAPI(t testing.TB, event []byte) *runtimeAPI {
@@ -280,6 +282,7 @@ func newRuntimeAPI(t testing.TB, event []byte) *runtimeAPI {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
 		if rt.given.Swap(true) {
+			rt.waiting.Store(true)
 			<-r.Context().Done()
 			return
 		}
@@ -325,8 +328,21 @@ func coldStart(t testing.TB, bin string, env map[string]string, event []byte) (t
 	select {
 	case b := <-rt.resp:
 		took := time.Since(start)
+		if bytes.HasPrefix(b, []byte("ERROR ")) {
+			// The runtime asks for the next event rather than exit.
+			for !rt.waiting.Load() {
+				select {
+				case err := <-exited:
+					t.Fatalf("the process ended after a failed invocation: %v\n%s", err, out.String())
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}
 		cmd.Process.Kill()
 		<-exited
+		if bytes.HasPrefix(b, []byte("ERROR ")) {
+			return took, resp, string(b)
+		}
 		if err := json.Unmarshal(b, &resp); err != nil {
 			t.Fatalf("response %s: %v", b, err)
 		}
@@ -356,6 +372,13 @@ func TestFunctionBinary(t *testing.T) {
 	_, resp, out := coldStart(t, bin, env, event)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "Sign in") || strings.Contains(out, theSecret) {
 		t.Errorf("home: %d\n%s", resp.StatusCode, out)
+	}
+
+	// A truncated event fails that invocation (the runtime reports it to
+	// Lambda), not the process.
+	_, resp, out = coldStart(t, bin, env, event[:len(event)/2])
+	if resp.StatusCode != 0 || !strings.HasPrefix(out, "ERROR ") {
+		t.Errorf("truncated event: answered %d, reported %q", resp.StatusCode, out)
 	}
 
 	env["PORTAL_CLIENT_SECRET_PARAMETER"] = "/missing"
