@@ -14,10 +14,16 @@ import (
 	"github.com/usersvc/usersvc/api"
 )
 
+// Portal is the portal's one route, on its own HTTP API: every method and
+// path ("$default"), without an authorizer, since the portal signs people
+// in itself. Its function serves the portal's http.Handler through
+// web/portal/lambdahttp.
+var Portal = api.Route{Key: "$default", Function: "portal", Public: true}
+
 // Routes returns every function's route: the user API's, then the
 // portal's.
 func Routes() []api.Route {
-	return append(slices.Clone(api.Routes), api.Route{Key: "$default", Function: "portal", Public: true})
+	return append(slices.Clone(api.Routes), Portal)
 }
 
 // Functions returns the name of every function, each once, in the order of

@@ -15,6 +15,7 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/lambdas"
 	"github.com/usersvc/usersvc/terraform"
 )
 
@@ -147,38 +148,18 @@ func copyModule(src, dst string) error {
 }
 
 // The portal's route: on its own HTTP API, without an authorizer, served
-// by the portal function. Named literally until the Go route table carries
-// it; then these come from api.Routes (the unauthorized entry).
-const (
-	portalFunction = "portal"
-	portalRouteKey = "$default"
+// by the portal function (lambdas.Portal).
+var (
+	portalFunction = lambdas.Portal.Function
+	portalRouteKey = lambdas.Portal.Key
 )
 
 // userRoutes returns the route table's routes of the user API, the ones
 // behind the JWT authorizer.
-func userRoutes() []api.Route {
-	var rs []api.Route
-	for _, r := range api.Routes {
-		if r.Function != portalFunction && r.Key != portalRouteKey {
-			rs = append(rs, r)
-		}
-	}
-	return rs
-}
+func userRoutes() []api.Route { return api.Routes }
 
-// functions lists the route table's functions, each once, the portal's
-// last.
-func functions() []string {
-	var fns []string
-	seen := map[string]bool{}
-	for _, r := range userRoutes() {
-		if !seen[r.Function] {
-			seen[r.Function] = true
-			fns = append(fns, r.Function)
-		}
-	}
-	return append(fns, portalFunction)
-}
+// functions lists the catalogue's functions, each once, the portal's last.
+func functions() []string { return lambdas.Functions() }
 
 // writeDummyPackages writes dir/<function>.zip for every function: plan
 // only hashes them.

@@ -24,8 +24,10 @@ locals {
   # is granted there. Each user store method issues exactly one call:
   # GetUser a consistent GetItem, CreateUser a conditional PutItem (never an
   # overwrite), ListUsers a paginated Scan. The portal's session store reads
-  # with a consistent GetItem, creates with a conditional PutItem, rotates
-  # and touches with a conditional UpdateItem and signs out with DeleteItem.
+  # with a consistent GetItem, creates and updates with PutItems conditional
+  # on the item's absence or its version, and signs out with DeleteItem.
+  # UpdateItem is granted as the design lists it, though the store issues
+  # none today: an in-place touch of expires_at is the obvious next use.
   functions = {
     get_user    = { table = "users", dynamodb_actions = ["dynamodb:GetItem"] }
     create_user = { table = "users", dynamodb_actions = ["dynamodb:PutItem"] }
