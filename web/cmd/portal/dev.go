@@ -14,9 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/gateway"
+	"github.com/usersvc/usersvc/lambdas"
 	"github.com/usersvc/usersvc/web/idp"
 	"github.com/usersvc/usersvc/web/portal"
+	"github.com/usersvc/usersvc/web/portal/lambdahttp"
 )
 
 // devClientID is the portal's app client at the local identity provider.
@@ -177,7 +180,7 @@ flags:
 	}
 	defer closeAPI()
 
-	p, closePortal, err := newPortal(portalOptions{
+	p, closePortal, err := newPortal(ctx, portalOptions{
 		url:      pURL,
 		issuer:   provider.Issuer(),
 		clientID: devClientID,
@@ -191,6 +194,21 @@ flags:
 		return err
 	}
 	defer closePortal()
+	// The portal is served as on AWS: through its Lambda entry point
+	// (payload 2.0 events, cookies array and all) behind a gateway with
+	// one public $default route, so the code that ships is the code
+	// clicked every day, and the access log records its requests too.
+	portalGW, err := gateway.New(gateway.Config{
+		Routes:    []api.Route{lambdas.Portal},
+		Functions: map[string]any{lambdas.Portal.Function: lambdahttp.New(p.server, log.With("server", "portal"))},
+		APIID:     "portal",
+		AccessLog: accessOut,
+		Log:       log.With("server", "portal-gateway"),
+	})
+	if err != nil {
+		return fmt.Errorf("portal gateway: %w", err)
+	}
+	defer portalGW.Close()
 
 	idpBase, err := url.Parse(iURL)
 	if err != nil {
@@ -210,7 +228,7 @@ flags:
 	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond))
 	lns = nil // serveAll owns them now
 	return serveAll(ctx, log,
-		namedServer{name: "portal", ln: portalLn, handler: p.server},
+		namedServer{name: "portal", ln: portalLn, handler: portalGW, grace: gateway.DefaultTimeout},
 		namedServer{name: "idp", ln: idpLn, handler: canonicalHost(idpBase, provider.Handler())},
 		namedServer{name: "api", ln: apiLn, handler: gw, grace: gateway.DefaultTimeout},
 	)

@@ -397,6 +397,23 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.expect("admin signed out", "You have signed out.")
 	b.shot("admin-signed-out")
 	t.Logf("browser flow took %v; screenshots in %s", time.Since(start), b.shots)
+
+	// The portal was served as it is on AWS: every page through the
+	// gateway's public $default route and the Lambda entry point, so the
+	// access log holds its requests beside the API's.
+	access, err := os.ReadFile(filepath.Join(s.data, "api", "access.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"httpMethod":"GET","resourcePath":"","routeKey":"$default","status":"200"`,
+		`"httpMethod":"POST","resourcePath":"","routeKey":"$default","status":"303"`,
+		`"routeKey":"POST /user","status":"201"`,
+	} {
+		if !strings.Contains(string(access), want) {
+			t.Errorf("access log lacks %s:\n%s", want, access)
+		}
+	}
 }
 
 // signIn goes from a portal page through the provider's sign-in form and

@@ -16,10 +16,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/usersvc/usersvc/api/client"
 	"github.com/usersvc/usersvc/terraform"
 	"github.com/usersvc/usersvc/web/portal"
 	"github.com/usersvc/usersvc/web/portal/session"
+	sessiondynamo "github.com/usersvc/usersvc/web/portal/session/dynamo"
 )
 
 // runServe runs the portal alone against any OIDC issuer and HTTP API:
@@ -40,7 +43,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	apiURL := fset.String("api-url", "", "base `URL` of the HTTP API")
 	hostedUI := fset.String("hosted-ui", "", "base `URL` of the Hosted UI (Cognito's user pool domain); default: from the authorization endpoint")
 	scopes := fset.String("scopes", "openid email", "`scopes` to request, space separated")
-	dataDir := fset.String("data", ".local", "`directory` for the session store")
+	dataDir := fset.String("data", ".local", "`directory` for the session store (-sessions bolt)")
+	sessions := fset.String("sessions", "bolt", "session store: bolt (one file in -data, one process) or dynamodb (shared by every process; the AWS SDK's standard configuration)")
+	sessionsTable := fset.String("sessions-table", firstNonEmpty(getenv("SESSIONS_TABLE"), "portal-sessions"), "DynamoDB `table` of the sessions (-sessions dynamodb; default $SESSIONS_TABLE, else portal-sessions)")
+	createTable := fset.Bool("create-table", false, "create the sessions table if it does not exist (-sessions dynamodb, for local servers such as dynalite)")
 	awsConfig := fset.String("aws-config", filepath.Join(".local", "aws.json"), "configuration `file` written by portal deploy, used when -issuer is not given")
 	logJSON := fset.Bool("log-json", false, "log JSON lines instead of text")
 	if err := fset.Parse(args); err != nil {
@@ -60,6 +66,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		scopes:   strings.Fields(*scopes),
 		dataDir:  *dataDir,
 		log:      newLogger(stderr, *logJSON),
+
+		sessions:      *sessions,
+		sessionsTable: *sessionsTable,
+		createTable:   *createTable,
 	}
 	if opts.issuer == "" {
 		c, err := readAWSConfig(*awsConfig)
@@ -79,13 +89,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	p, closeP, err := newPortal(opts, ln.Addr())
+	p, closeP, err := newPortal(ctx, opts, ln.Addr())
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer closeP()
-	fmt.Fprintf(stdout, "portal  %s  (issuer %s, api %s)\n", p.url, opts.issuer, opts.apiURL)
+	fmt.Fprintf(stdout, "portal  %s  (issuer %s, api %s, sessions %s)\n", p.url, opts.issuer, opts.apiURL, p.sessions)
 	return serveAll(ctx, opts.log, namedServer{name: "portal", ln: ln, handler: p.server})
 }
 
@@ -127,40 +137,87 @@ type portalOptions struct {
 	issuer, clientID, secret string
 	hostedUI, apiURL         string
 	scopes                   []string
-	dataDir                  string
 	log                      *slog.Logger
 	httpClient               *http.Client  // to the provider; nil for the default
 	sweepEvery               time.Duration // expired sessions are deleted this often; 0 for sweepInterval
+
+	// sessions is "bolt" (the default: one file under dataDir, for one
+	// process) or "dynamodb" (table sessionsTable, shared by any number
+	// of processes, as on AWS).
+	sessions, dataDir, sessionsTable string
+	createTable                      bool
 }
 
 // sweepInterval is how often expired sessions are deleted from disk.
 const sweepInterval = 10 * time.Minute
 
 type builtPortal struct {
-	server *portal.Server
-	url    string
+	server   *portal.Server
+	url      string
+	sessions string // where the sessions are, for the start-up lines
 }
 
-// newPortal builds the portal for a listener at addr: its session store
-// under the data directory, the API client, the server, and the sweep of
-// expired sessions, which it starts. The returned function stops the sweep,
-// waits for it, and only then closes the session store, so that no sweep
-// ever runs on a closed store, however serving ended.
-func newPortal(opts portalOptions, addr net.Addr) (*builtPortal, func(), error) {
+// newPortal builds the portal for a listener at addr: its session store,
+// the API client and the server. On bbolt it also starts the sweep of
+// expired sessions (on DynamoDB the table's TTL deletes them); the
+// returned function stops the sweep, waits for it, and only then closes
+// the session store, so that no sweep ever runs on a closed store, however
+// serving ended.
+func newPortal(ctx context.Context, opts portalOptions, addr net.Addr) (*builtPortal, func(), error) {
 	u := opts.url
 	if u == "" {
 		u = defaultURL(addr)
 	}
-	if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	var (
+		sessions portal.Sessions
+		bolt     *session.Store
+		stateKey []byte
+		where    string
+	)
+	switch opts.sessions {
+	case "", "bolt":
+		if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("create data directory: %w", err)
+		}
+		path := filepath.Join(opts.dataDir, "portal-sessions.db")
+		st, err := session.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		sessions, bolt, where = st, st, path
+	case "dynamodb":
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sessions: load aws config: %w", err)
+		}
+		st := sessiondynamo.New(dynamodb.NewFromConfig(awsCfg), opts.sessionsTable)
+		if opts.createTable {
+			if err := st.EnsureTable(ctx); err != nil {
+				return nil, nil, fmt.Errorf("sessions: %w", err)
+			}
+		}
+		if opts.secret == "" {
+			// A public client has no secret to derive the sign-in cookies'
+			// key from; every process sharing the table shares this one.
+			if stateKey, err = st.SharedKey(ctx, "portal-state"); err != nil {
+				return nil, nil, fmt.Errorf("sessions: read the shared state key from %s: %w", opts.sessionsTable, err)
+			}
+		}
+		sessions, where = st, "dynamodb table "+opts.sessionsTable
+	default:
+		return nil, nil, fmt.Errorf("-sessions %q: want bolt or dynamodb", opts.sessions)
 	}
-	sessions, err := session.Open(filepath.Join(opts.dataDir, "portal-sessions.db"))
-	if err != nil {
-		return nil, nil, err
+	closeSessions := func() {}
+	if bolt != nil {
+		closeSessions = func() {
+			if err := bolt.Close(); err != nil {
+				opts.log.Error("close session store", "error", err)
+			}
+		}
 	}
 	users, err := client.New(opts.apiURL, nil)
 	if err != nil {
-		sessions.Close()
+		closeSessions()
 		return nil, nil, err
 	}
 	srv, err := portal.NewServer(portal.Config{
@@ -168,6 +225,7 @@ func newPortal(opts portalOptions, addr net.Addr) (*builtPortal, func(), error) 
 		Issuer:       opts.issuer,
 		ClientID:     opts.clientID,
 		ClientSecret: opts.secret,
+		StateKey:     stateKey,
 		HostedUI:     opts.hostedUI,
 		Scopes:       opts.scopes,
 		Users:        users,
@@ -176,8 +234,12 @@ func newPortal(opts portalOptions, addr net.Addr) (*builtPortal, func(), error) 
 		HTTPClient:   opts.httpClient,
 	})
 	if err != nil {
-		sessions.Close()
+		closeSessions()
 		return nil, nil, err
+	}
+	built := &builtPortal{server: srv, url: u, sessions: where}
+	if bolt == nil {
+		return built, closeSessions, nil
 	}
 	every := opts.sweepEvery
 	if every <= 0 {
@@ -186,14 +248,11 @@ func newPortal(opts portalOptions, addr net.Addr) (*builtPortal, func(), error) 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	var sweeping sync.WaitGroup
 	sweeping.Go(func() { srv.SweepSessions(sweepCtx, every) })
-	closeAll := func() {
+	return built, func() {
 		stopSweep()
 		sweeping.Wait()
-		if err := sessions.Close(); err != nil {
-			opts.log.Error("close session store", "error", err)
-		}
-	}
-	return &builtPortal{server: srv, url: u}, closeAll, nil
+		closeSessions()
+	}, nil
 }
 
 // defaultURL is http://localhost:<port>: localhost rather than 127.0.0.1

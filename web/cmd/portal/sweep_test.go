@@ -26,7 +26,7 @@ func TestPortalSweepStopsBeforeClose(t *testing.T) {
 	st.Close()
 
 	logs := &lockedBuffer{}
-	_, closePortal, err := newPortal(portalOptions{
+	_, closePortal, err := newPortal(t.Context(), portalOptions{
 		issuer: "http://127.0.0.1:1/pool", clientID: "portal", apiURL: "http://127.0.0.1:1",
 		dataDir: data, log: slog.New(slog.NewTextHandler(logs, nil)), sweepEvery: time.Millisecond,
 	}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
