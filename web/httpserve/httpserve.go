@@ -135,10 +135,10 @@ type tracker struct {
 	start    time.Time
 	declared int64 // Content-Length, -1 when unknown
 
-	mu   sync.Mutex
-	l    Limits
-	n    int64 // body bytes received
-	done bool  // body read to its end (or there is none)
+	mu     sync.Mutex
+	l      Limits
+	n      int64 // body bytes received
+	done   bool  // body read to its end (or there is none)
 	readBy time.Time
 }
 
