@@ -131,4 +131,3 @@ func TestClientGoneMidBody(t *testing.T) {
 		t.Errorf("access log = %s, want status 499 and the reason", line)
 	}
 }
-
