@@ -279,7 +279,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		requestID: reqID,
 		sourceIP:  sourceIP(r),
 		protocol:  r.Proto,
-		method:    r.Method,
+		method:    clipMethod(r.Method),
 	}
 	cw := &countingWriter{ResponseWriter: w}
 	defer func() { g.access.write(rec, cw, g.requestTime(start)) }()
@@ -365,6 +365,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.writeResponse(w, r, resp)
+}
+
+// clipMethod bounds the method recorded in the access log: any token is a
+// method to net/http, up to the length of a request line.
+func clipMethod(m string) string {
+	const limit = 128
+	if len(m) <= limit {
+		return m
+	}
+	return m[:limit] + "…(truncated, " + strconv.Itoa(len(m)) + " bytes)"
 }
 
 // joinedHeader is the value of a header as API Gateway sees it: repeated

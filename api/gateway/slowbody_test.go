@@ -131,3 +131,19 @@ func TestClientGoneMidBody(t *testing.T) {
 		t.Errorf("access log = %s, want status 499 and the reason", line)
 	}
 }
+
+// Point 8: a method of 8 KB (net/http takes any token) is cut in the
+// access log.
+func TestLongMethodClippedInAccessLog(t *testing.T) {
+	var buf bytes.Buffer
+	access := &syncWriter{w: &buf}
+	f := newFixture(t, func(c *gateway.Config) { c.AccessLog = access })
+	c := rawConn(t, serveFixture(t, f))
+	fmt.Fprintf(c, "%s /user HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", strings.Repeat("M", 8<<10))
+	io.ReadAll(c)
+	access.mu.Lock()
+	defer access.mu.Unlock()
+	if buf.Len() > 1000 || !strings.Contains(buf.String(), "truncated, 8192 bytes") {
+		t.Errorf("access log (%d bytes) = %.300s", buf.Len(), buf.String())
+	}
+}

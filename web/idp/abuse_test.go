@@ -329,3 +329,23 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// Point 8: a 16 KB path does not make a 16 KB log line.
+func TestLongPathClippedInLog(t *testing.T) {
+	e := newEnv(t)
+	var logs strings.Builder
+	var mu sync.Mutex
+	e.srv.log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	req := httptest.NewRequest(http.MethodGet, "/"+strings.Repeat("a", 16<<10), nil)
+	e.srv.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	mu.Lock()
+	defer mu.Unlock()
+	for line := range strings.Lines(logs.String()) {
+		if len(line) > 600 {
+			t.Errorf("log line of %d bytes", len(line))
+		}
+	}
+	if !strings.Contains(logs.String(), "truncated, 16385 bytes") {
+		t.Errorf("log does not say the path was cut:\n%s", logs.String())
+	}
+}
