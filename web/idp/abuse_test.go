@@ -349,3 +349,19 @@ func TestLongPathClippedInLog(t *testing.T) {
 		t.Errorf("log does not say the path was cut:\n%s", logs.String())
 	}
 }
+
+// Point 2: under load a reset is busy for an address without an account as
+// for one with, so that busy says nothing about accounts.
+func TestResetBusyForUnknownAddressToo(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	reset := e.resetFormPage(b, e.loginPage(b))
+	defer users.SetHashLimit(0, 0)()
+	for _, name := range []string{adminEmail, "nobody@example.com"} {
+		w := postFrom(e, b, reset, url.Values{"username": {name}, "code": {"123456"},
+			"password": {"N3w-password!"}, "confirmPassword": {"N3w-password!"}}, "198.51.100.20:1000")
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Errorf("%s: %d, want 503 with Retry-After", name, w.Code)
+		}
+	}
+}

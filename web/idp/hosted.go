@@ -392,6 +392,12 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	u, err := s.users.ByEmail(r.Context(), username)
 	if err == nil {
 		err = s.users.ResetPassword(r.Context(), u.Sub, strings.TrimSpace(r.PostFormValue("code")), password)
+	} else if errors.Is(err, users.ErrNotFound) {
+		// Busy when a reset that hashes would be, or busy would mean "has
+		// an account".
+		if berr := users.TakeHashTurn(); berr != nil {
+			err = berr
+		}
 	}
 	wait()
 	if errors.Is(err, users.ErrBusy) {

@@ -106,6 +106,20 @@ func acquireHash() (func(), error) {
 	}
 }
 
+// TakeHashTurn waits for a hashing slot as a hash would, and frees it at
+// once. A path that skips a hash (a reset for an address with no account)
+// calls it so as to answer ErrBusy exactly when the hash would have: under
+// load, a busy answer for one address and another answer for the next would
+// tell which of them have accounts.
+func TakeHashTurn() error {
+	release, err := acquireHash()
+	if err != nil {
+		return err
+	}
+	release()
+	return nil
+}
+
 // idKey is argon2.IDKey within the process's bound on hashes at once.
 func idKey(password, salt []byte, passes, memory uint32, threads uint8, keyLen uint32) ([]byte, error) {
 	release, err := acquireHash()
