@@ -365,3 +365,46 @@ func TestResetBusyForUnknownAddressToo(t *testing.T) {
 		}
 	}
 }
+
+// When every tracked name is locked, a new name is refused (answered as
+// locked) rather than let through uncounted, and the names already locked
+// stay locked.
+func TestLockoutFullOfLockedNamesRefusesNewOnes(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := newLockout(c.Now)
+	for i := range lockoutCap {
+		l.names.m[fmt.Sprintf("n%d", i)] = &attempts{failures: LockoutThreshold, last: c.Now(), until: c.Now().Add(LockoutMax)}
+	}
+	if ok, until := l.beginFrom("new@example.com", "192.0.2.1"); ok || until.IsZero() {
+		t.Fatalf("a new name was let through a table full of locked names (ok %v)", ok)
+	}
+	if locked, _ := l.locked("n1"); !locked {
+		t.Fatal("a locked name was forgotten under pressure")
+	}
+	if len(l.names.m) > lockoutCap {
+		t.Fatalf("%d names, over the cap", len(l.names.m))
+	}
+	// Once the locks have ended, new names get in again.
+	c.Advance(LockoutMax + time.Second)
+	if ok, _ := l.beginFrom("new@example.com", "192.0.2.1"); !ok {
+		t.Fatal("a new name refused after the locks ended")
+	}
+}
+
+// The per-client limiter stays within its bound however many clients come,
+// and the clients it holds keep their state.
+func TestKeyedLimiterBounded(t *testing.T) {
+	k := newKeyedLimiter(rate.Every(time.Hour), 1, time.Now)
+	if ok, _ := k.allow("first"); !ok {
+		t.Fatal("first token refused")
+	}
+	for i := range 3 * maxLimited {
+		k.allow(fmt.Sprint(i))
+	}
+	if len(k.m) > maxLimited {
+		t.Fatalf("%d keys held, want at most %d", len(k.m), maxLimited)
+	}
+	if ok, _ := k.allow("first"); ok {
+		t.Fatal("a crowd of new keys flushed an exhausted one")
+	}
+}

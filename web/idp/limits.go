@@ -81,6 +81,7 @@ type keyedLimiter struct {
 	mu       sync.Mutex
 	m        map[string]*rate.Limiter
 	overflow *rate.Limiter
+	swept    time.Time // last sweep of a full map
 }
 
 func newKeyedLimiter(limit rate.Limit, burst int, now func() time.Time) *keyedLimiter {
@@ -96,7 +97,10 @@ func (k *keyedLimiter) allow(key string) (bool, time.Duration) {
 	now := k.now()
 	l := k.m[key]
 	if l == nil {
-		if len(k.m) >= maxLimited {
+		// A sweep of a full map at most once a second: a crowd of new keys
+		// must not make every request walk the whole map.
+		if len(k.m) >= maxLimited && now.Sub(k.swept) >= time.Second {
+			k.swept = now
 			for key, l := range k.m {
 				if l.TokensAt(now) >= float64(k.burst) {
 					delete(k.m, key)

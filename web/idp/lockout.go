@@ -57,6 +57,10 @@ type attempts struct {
 type failTable struct {
 	threshold int
 	m         map[string]*attempts
+	// full is when makeRoom last found every entry locked: until a second
+	// later it does not walk the table again, so that a crowd of new keys
+	// cannot make every request pay for a walk.
+	full time.Time
 }
 
 func newLockout(now func() time.Time) *lockout {
@@ -196,6 +200,9 @@ func (t *failTable) takeBack(key string) {
 // choose (so the choice, a sort, is made once per many new keys). It
 // reports false when every entry is locked.
 func (t *failTable) makeRoom(now time.Time) bool {
+	if now.Sub(t.full) < time.Second {
+		return false
+	}
 	for k, a := range t.m {
 		if now.Sub(a.last) > lockoutForget && !now.Before(a.until) {
 			delete(t.m, k)
@@ -215,6 +222,7 @@ func (t *failTable) makeRoom(now time.Time) bool {
 		}
 	}
 	if len(cs) == 0 {
+		t.full = now
 		return false
 	}
 	slices.SortFunc(cs, func(x, y cand) int {
