@@ -372,6 +372,8 @@ func FuzzCreateUser(f *testing.F) {
 		`{"User": {"UserId": 7}}`, `{"User": {}}`, `{}`, `[]`, `null`, ``, `{"User": {"UserId": "u"}} x`,
 		`{"User": {"UserId": "u", "n": 1e999}}`, `{"User": {"UserId": "u", "CreatedBy": "x"}}`,
 		`{"User": {"UserId": "\u0000"}}`, `{"User": {"UserId": "u", "a": {"a": {"a": [[[[[[]]]]]]}}}}`,
+		`{"User": {"UserId": "u", "createdBy": "x"}}`, `{"User": {"UserId": "u", "CreatedBy\u200b": "x"}}`,
+		`{"User": {"UserId": "u", "userid": "v", "Created\u2060At": 1}}`, `{"User": {"UserId": "u", "ＣｒｅａｔｅｄＢｙ": "x"}}`,
 	} {
 		f.Add(seed, false)
 	}

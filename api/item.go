@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Item is one stored user: the attributes of a JSON object. Values are,
@@ -143,6 +147,11 @@ func validateItem(item Item) error {
 	for _, owned := range []string{AttrCreatedAt, AttrCreatedBy} {
 		if _, ok := item[owned]; ok {
 			return invalid("%q is set by the service and must not be sent", owned)
+		}
+	}
+	for name := range item {
+		if own, ok := lookalike(name); ok {
+			return invalid("attribute %q differs from the service's own %q only by case or invisible characters: choose another name", truncate(name), own)
 		}
 	}
 	if ItemSize(item) > MaxItemBytes {
@@ -330,6 +339,43 @@ func hex4(b []byte, at int) (rune, bool) {
 		r = r<<4 | rune(c)
 	}
 	return r, true
+}
+
+// reserved are the attribute names the service owns, by their skeleton.
+var reserved = map[string]string{
+	skeleton(AttrUserID): AttrUserID, skeleton(AttrCreatedAt): AttrCreatedAt, skeleton(AttrCreatedBy): AttrCreatedBy,
+}
+
+// lookalike reports whether name would be read as one of the service's own
+// attribute names without being it (a second "CreatedBy" row on a page,
+// shown next to the real one), and which.
+func lookalike(name string) (string, bool) {
+	own, ok := reserved[skeleton(name)]
+	return own, ok && name != own
+}
+
+// skeleton is what a reader sees of a name: its compatibility
+// decomposition (so that full-width and other variant letters read as the
+// plain ones, and accents come apart from their letters), without the
+// characters that show nothing or little (format characters such as
+// zero-width spaces and joiners, combining marks, spaces, controls,
+// variation selectors and other default-ignorable code points), folded to
+// one case.
+func skeleton(name string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(name) {
+		if invisible(r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(unicode.ToUpper(r)))
+	}
+	return b.String()
+}
+
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me, unicode.Cc, unicode.Z,
+		unicode.White_Space, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) ||
+		r == '\u2800' // braille blank, a common invisible filler
 }
 
 // truncate keeps error messages short when they quote a name from the input.

@@ -14,7 +14,9 @@
 //     {"message":"Forbidden"} for a valid token without a route scope).
 //     The token is the Authorization header, several of them joined with
 //     commas as API Gateway joins repeated headers (so they fail);
-//  6. the body, read only now and only up to 10 MB (413 past it);
+//  6. the body, read only now and only up to 10 MB (413 past it), at the
+//     pace the route allows (see below; 408 {"message":"Request Timeout"}
+//     for a body slower than that);
 //  7. the route's concurrency limit (429);
 //  8. the integration: the request becomes a format 2.0 event, is encoded
 //     to JSON and handed to the function through aws-lambda-go's own
@@ -31,6 +33,18 @@
 // one invocation at a time, and a panic or a timeout discards it. Idle
 // environments end after a minute, or at once when the Gateway is closed.
 //
+// Each route sets its own deadlines with package httpserve: a body the
+// size its method takes (10 MB for POST, PUT and PATCH, a form's
+// otherwise) must keep up httpserve's minimum rate (16 KiB/s unless
+// Config.Body says otherwise: a 10 MB POST on a slow link passes, a client
+// that declares a body and sends nothing is cut after the grace), and the
+// reply gets the integration timeout and five seconds more. A request
+// refused before its body is read (401, 404, 413) is answered at once and
+// its connection closed, instead of waiting for the body. A client that
+// goes away while sending is recorded in the access log with status 499,
+// not as an error. Attacker-chosen strings (a method, a token's kid) are
+// cut at 128 bytes, marked as cut, in the logs.
+//
 // Every response carries an apigw-requestid header, and one line per
 // request goes to the access log in the seed's JSON format.
 //
@@ -46,7 +60,8 @@
 //		AccessLog: os.Stdout,
 //	})
 //	if err != nil { ... }
-//	srv := &http.Server{Addr: "127.0.0.1:3000", Handler: gw}
+//	srv := httpserve.New(httpserve.Config{Handler: gw, Log: log})
+//	go srv.Serve(ln) // at most httpserve.DefaultMaxConns connections
 //	...
 //	srv.Shutdown(ctx) // let requests in flight finish
 //	gw.Close()        // then end the warm environments' goroutines

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/gateway/jwtauth"
+	"github.com/usersvc/usersvc/web/httpserve"
 )
 
 // Limits API Gateway applies to every HTTP API.
@@ -93,6 +95,10 @@ type Config struct {
 	Timeout time.Duration
 	// RouteTimeouts overrides Timeout per route key ("GET /user").
 	RouteTimeouts map[string]time.Duration
+	// Body sets how slowly a request body may arrive: its Grace and
+	// MinRate (httpserve's defaults when zero) apply to every route; the
+	// gateway sets MaxBody and Handle per route (see routeLimits).
+	Body httpserve.Limits
 
 	// APIID and AccountID fill requestContext; defaults "local" and
 	// "000000000000".
@@ -204,6 +210,7 @@ func New(cfg Config) (*Gateway, error) {
 		if d, ok := cfg.RouteTimeouts[r.Key]; ok && d > 0 {
 			rt.timeout = d
 		}
+		rt.limits = routeLimits(r, rt.timeout, cfg.Body)
 		if cfg.MaxConcurrency > 0 {
 			rt.slots = make(chan struct{}, cfg.MaxConcurrency)
 		}
@@ -252,6 +259,11 @@ var (
 	msgInternal     = gatewayAnswer{http.StatusInternalServerError, "Internal Server Error"}
 	msgUnavailable  = gatewayAnswer{http.StatusServiceUnavailable, "Service Unavailable"}
 	msgBadRequest   = gatewayAnswer{http.StatusBadRequest, "Bad Request"}
+	// msgRequestTimeout answers a body that did not arrive in time.
+	msgRequestTimeout = gatewayAnswer{http.StatusRequestTimeout, "Request Timeout"}
+	// msgClientClosed is never sent (no one is there): it is the status
+	// the access log records for a client that went away (nginx's 499).
+	msgClientClosed = gatewayAnswer{499, "Client Closed Request"}
 )
 
 type gatewayAnswer struct {
@@ -267,11 +279,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		requestID: reqID,
 		sourceIP:  sourceIP(r),
 		protocol:  r.Proto,
-		method:    r.Method,
+		method:    clipMethod(r.Method),
 	}
 	cw := &countingWriter{ResponseWriter: w}
 	defer func() { g.access.write(rec, cw, g.requestTime(start)) }()
-	w = cw
+	// Until the route is known, a body gets a form's time (whatever the
+	// server around the gateway allows): it is not read before routing.
+	w, r = httpserve.Apply(cw, r, httpserve.Form)
 	// Lower case, exactly as API Gateway sends them.
 	w.Header()["apigw-requestid"] = []string{reqID}
 
@@ -293,6 +307,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.route = rt
+	w, r = httpserve.Apply(w, r, rt.limits)
 	// A declared length over the limit is refused before anything else:
 	// it costs nothing. The body itself is read only once the authorizer
 	// has passed the request, so that no unauthenticated client can make
@@ -321,6 +336,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, ans, ok := readBody(r)
 	if !ok {
+		if ans == msgClientClosed {
+			// No one to answer: the access log records nginx's 499, and
+			// nothing is an error of the gateway's.
+			rec.integrationError = "client closed the request"
+			w.WriteHeader(ans.status)
+			return
+		}
 		g.answer(w, r, ans)
 		return
 	}
@@ -343,6 +365,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.writeResponse(w, r, resp)
+}
+
+// clipMethod bounds the method recorded in the access log: any token is a
+// method to net/http, up to the length of a request line.
+func clipMethod(m string) string {
+	const limit = 128
+	if len(m) <= limit {
+		return m
+	}
+	return m[:limit] + "…(truncated, " + strconv.Itoa(len(m)) + " bytes)"
 }
 
 // joinedHeader is the value of a header as API Gateway sees it: repeated
@@ -381,7 +413,13 @@ func readBody(r *http.Request) ([]byte, gatewayAnswer, bool) {
 		return nil, gatewayAnswer{}, true
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Slower than the route's minimum rate (see routeLimits).
+		return nil, msgRequestTimeout, false
+	case err != nil && r.Context().Err() != nil:
+		return nil, msgClientClosed, false
+	case err != nil:
 		return nil, msgBadRequest, false
 	}
 	if len(b) > MaxBodyBytes {
@@ -486,7 +524,28 @@ type route struct {
 	api.Route
 	envs    *environments
 	timeout time.Duration
+	limits  httpserve.Limits
 	slots   chan struct{} // nil when concurrency is unbounded
+}
+
+// routeLimits are the deadlines of a route: a body the size the route's
+// method takes (MaxBodyBytes for one that creates or changes something, a
+// form's otherwise) arriving at httpserve's minimum rate, so that a 10 MB
+// POST on a slow link gets its ten minutes and a GET its few seconds; then
+// the integration timeout, and a little more to write the reply.
+func routeLimits(r api.Route, timeout time.Duration, body httpserve.Limits) httpserve.Limits {
+	l := httpserve.Form
+	if body.Grace > 0 {
+		l.Grace = body.Grace
+	}
+	l.MinRate = body.MinRate
+	method, _, _ := strings.Cut(r.Key, " ")
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, "ANY", "$default":
+		l.MaxBody = MaxBodyBytes
+	}
+	l.Handle = timeout + 5*time.Second
+	return l
 }
 
 // countingWriter remembers the status and body length for the access log.
@@ -502,6 +561,9 @@ func (c *countingWriter) WriteHeader(status int) {
 	}
 	c.ResponseWriter.WriteHeader(status)
 }
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	if c.status == 0 {

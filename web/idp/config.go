@@ -40,6 +40,11 @@ type Config struct {
 	// Outbox serves the /outbox page (development only). Mail is written to
 	// <DataDir>/outbox either way.
 	Outbox bool
+	// OutboxRemote serves the /outbox page to clients that are not on a
+	// loopback address too. Off, the page answers 404 to them: it shows
+	// live reset codes and confirmation links, so on a provider reachable
+	// from a network it takes an explicit choice.
+	OutboxRemote bool
 	// Log gets the provider's log lines; none when nil.
 	Log *slog.Logger
 	// Now is the time source; time.Now when nil.

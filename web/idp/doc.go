@@ -21,7 +21,8 @@
 //	GET      /logout             client_id + logout_uri (or redirect_uri + response_type)
 //	GET|POST /login, /signup, /forgotPassword, /confirmForgotPassword
 //	GET      /confirmUser        the emailed verification link
-//	GET      /outbox             mail the provider sent (only with Config.Outbox)
+//	GET      /outbox             mail the provider sent (Config.Outbox; loopback clients only
+//	                             unless Config.OutboxRemote), a page (outbox.PageSize) at a time
 //
 // The token, revocation and userInfo endpoints allow any origin (CORS):
 // they read no cookies.
@@ -63,6 +64,26 @@
 // (digests only, written without fsync: see users.Open). Provider sessions and
 // authorization codes live in memory: a restart signs browsers out of the
 // provider, not out of the applications.
+//
+// # Limits
+//
+// What one anonymous client can cost is bounded. A client is its address
+// (an IPv6 client its /64). Password hashes (argon2id, 19 MiB each) run a
+// few at a time in the whole process (users.SetHashLimit); one that finds
+// no slot within a short wait is answered 503 with Retry-After
+// (users.ErrBusy), and the attempt does not count toward the lockout. The
+// forms that hash (sign-in, sign-up, reset) are limited per client
+// (HashBurst, then HashRate; 429 with Retry-After). Lockout counts failures
+// per sign-in name and per client (LockoutThreshold,
+// ClientLockoutThreshold), in tables that cannot be flushed: under
+// pressure they forget quiet names first, then those with the fewest
+// failures, never a locked one. The forms that mail (sign-up, forgot
+// password) are limited per recipient and per client (MailPerAddress,
+// MailPerClient; "Attempt limit exceeded", ErrMailLimit, Cognito's
+// LimitExceededException), counted whether or not an account exists; the
+// owner of a confirmed address hears of a sign-up attempt once a day at
+// most. Every body is a form's: served under httpserve.Form, a client has
+// a few seconds to send it.
 //
 // # Differences from Cognito worth knowing
 //

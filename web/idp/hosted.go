@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,7 +22,15 @@ const (
 	msgBadCode        = "Invalid code provided, please request a code again."
 	msgCheckMail      = "If you can sign up with this address, we have sent a verification link to it. Open the link to confirm your account, then sign in."
 	msgNotConfirmed   = "User is not confirmed. Open the verification link we emailed you, or sign up again with this address to get a new one."
+	msgTooMany        = "Too many requests from your network. Please try again in a moment."
+	msgBusy           = "Too many requests at the moment. Please try again in a moment."
+	msgMailLimit      = "Attempt limit exceeded, please try after some time."
 )
+
+// setRetryAfter says, in whole seconds (at least one), when to try again.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(d.Round(time.Second), time.Second)/time.Second)))
+}
 
 // maxPageForm bounds the body of a Hosted UI form.
 const maxPageForm = 16 << 10
@@ -82,15 +91,26 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := r.PostFormValue("username")
-	name := lockoutKey(username)
-	if ok, until := s.lockout.begin(name); !ok {
+	name, client := lockoutKey(username), clientKey(r)
+	if ok, wait := s.hashRate.allow(client); !ok {
+		setRetryAfter(w, wait)
+		s.loginPage(w, r, ar, http.StatusTooManyRequests, pages.Login{Username: username, Error: msgTooMany})
+		return
+	}
+	if ok, until := s.lockout.beginFrom(name, client); !ok {
 		s.lockedPage(w, r, ar, username, until)
 		return
 	}
 	u, err := s.users.Authenticate(r.Context(), username, r.PostFormValue("password"))
+	if errors.Is(err, users.ErrBusy) {
+		s.lockout.undo(name, client)
+		setRetryAfter(w, users.HashRetryAfter)
+		s.loginPage(w, r, ar, http.StatusServiceUnavailable, pages.Login{Username: username, Error: msgBusy})
+		return
+	}
 	if errors.Is(err, users.ErrBadCredentials) {
 		// begin counted this attempt; it may have been the one that locks.
-		if locked, until := s.lockout.locked(name); locked {
+		if locked, until := s.lockout.lockedFrom(name, client); locked {
 			s.lockedPage(w, r, ar, username, until)
 			return
 		}
@@ -101,7 +121,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "authenticate", err)
 		return
 	}
-	s.lockout.succeed(name)
+	s.lockout.succeedFrom(name, client)
 	if u.Status != users.Confirmed {
 		// Only someone who knows the password gets here, so saying that the
 		// account is unconfirmed tells them nothing new. No mail goes out:
@@ -165,6 +185,17 @@ func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 		s.signUpPage(w, r, ar, http.StatusBadRequest, pages.SignUp{Username: username, Errors: problems})
 		return
 	}
+	client := clientKey(r)
+	if ok, wait := s.hashRate.allow(client); !ok {
+		setRetryAfter(w, wait)
+		s.signUpPage(w, r, ar, http.StatusTooManyRequests, pages.SignUp{Username: username, Errors: []string{msgTooMany}})
+		return
+	}
+	if wait, err := s.mail.allow(email, client); err != nil {
+		setRetryAfter(w, wait)
+		s.signUpPage(w, r, ar, http.StatusTooManyRequests, pages.SignUp{Username: username, Errors: []string{msgMailLimit}})
+		return
+	}
 	wait := s.pace.start(r.Context(), MinSignUpTime)
 	u, err := s.users.SignUp(r.Context(), email, password)
 	switch {
@@ -175,6 +206,11 @@ func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 		err = s.sendExists(email, ar)
 	}
 	wait()
+	if errors.Is(err, users.ErrBusy) {
+		setRetryAfter(w, users.HashRetryAfter)
+		s.signUpPage(w, r, ar, http.StatusServiceUnavailable, pages.SignUp{Username: username, Errors: []string{msgBusy}})
+		return
+	}
 	if err != nil {
 		s.internalError(w, r, "sign up", err)
 		return
@@ -202,6 +238,11 @@ func (s *Server) sendConfirmation(r *http.Request, u users.User, clientID string
 // sendExists tells the owner of a confirmed address that someone tried to
 // sign up with it: the page cannot say so without revealing the account.
 func (s *Server) sendExists(email string, ar authRequest) error {
+	if !s.mail.existsNotice(email) {
+		// Told within the day already: a mail per attempt would let anyone
+		// flood the owner's mailbox.
+		return nil
+	}
 	_, err := s.outbox.Send(email, "Someone tried to sign up with your address",
 		"Someone (perhaps you) tried to create an account with this address, which already has one.\n\n"+
 			"To sign in, go to:\n"+s.origin+ar.pageURL("/login")+
@@ -256,6 +297,14 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 	wait := s.pace.start(r.Context(), MinForgotTime)
 	err := s.sendResetCode(r, username)
 	wait()
+	if errors.Is(err, ErrMailLimit) {
+		setRetryAfter(w, MailInterval)
+		s.render(w, r, http.StatusTooManyRequests, pages.ForgotPage(pages.Forgot{
+			Action: ar.pageURL("/forgotPassword"), CSRF: s.csrfToken(w, r), Login: ar.pageURL("/login"),
+			Username: username, Error: msgMailLimit,
+		}))
+		return
+	}
 	if err != nil {
 		s.internalError(w, r, "forgot password", err)
 		return
@@ -266,8 +315,13 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // sendResetCode mails a reset code if username has an account, and does
-// nothing (and says nothing) otherwise.
+// nothing (and says nothing) otherwise. It returns ErrMailLimit when the
+// address or the client has asked too often, counted whether or not the
+// address has an account, so the limit tells nothing about accounts.
 func (s *Server) sendResetCode(r *http.Request, username string) error {
+	if _, err := s.mail.allow(username, clientKey(r)); err != nil {
+		return err
+	}
 	u, err := s.users.ByEmail(r.Context(), username)
 	if errors.Is(err, users.ErrNotFound) {
 		return nil
@@ -323,8 +377,14 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	// Wrong codes count toward the same lockout as wrong passwords: a new
 	// code can be asked for at will, so the per-code limit alone would not
 	// stop someone from guessing six digits.
-	name := lockoutKey(username)
-	if ok, until := s.lockout.begin(name); !ok {
+	name, client := lockoutKey(username), clientKey(r)
+	if ok, wait := s.hashRate.allow(client); !ok {
+		setRetryAfter(w, wait)
+		v.Errors = []string{msgTooMany}
+		s.resetPage(w, r, ar, http.StatusTooManyRequests, v)
+		return
+	}
+	if ok, until := s.lockout.beginFrom(name, client); !ok {
 		s.resetLocked(w, r, ar, v, until)
 		return
 	}
@@ -332,10 +392,23 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	u, err := s.users.ByEmail(r.Context(), username)
 	if err == nil {
 		err = s.users.ResetPassword(r.Context(), u.Sub, strings.TrimSpace(r.PostFormValue("code")), password)
+	} else if errors.Is(err, users.ErrNotFound) {
+		// Busy when a reset that hashes would be, or busy would mean "has
+		// an account".
+		if berr := users.TakeHashTurn(); berr != nil {
+			err = berr
+		}
 	}
 	wait()
+	if errors.Is(err, users.ErrBusy) {
+		s.lockout.undo(name, client)
+		setRetryAfter(w, users.HashRetryAfter)
+		v.Errors = []string{msgBusy}
+		s.resetPage(w, r, ar, http.StatusServiceUnavailable, v)
+		return
+	}
 	if errors.Is(err, users.ErrNotFound) || errors.Is(err, users.ErrBadCode) {
-		if locked, until := s.lockout.locked(name); locked {
+		if locked, until := s.lockout.lockedFrom(name, client); locked {
 			s.resetLocked(w, r, ar, v, until)
 			return
 		}
@@ -347,7 +420,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "reset password", err)
 		return
 	}
-	s.lockout.succeed(name)
+	s.lockout.succeedFrom(name, client)
 	s.log.InfoContext(r.Context(), "password reset", "sub", u.Sub)
 	s.message(w, r, http.StatusOK, "Password changed", "Your password has been changed. Sign in with your new password.",
 		pages.Link{Text: "Sign in", Href: ar.pageURL("/login")})
@@ -397,7 +470,17 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?"+carried.Encode(), http.StatusFound)
 }
 
+// statusClientClosed records, in the access log, a request whose client went
+// away before the answer (nginx's code for it): no one reads the answer,
+// and it is not the server's error.
+const statusClientClosed = 499
+
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		s.log.InfoContext(r.Context(), what+": the client went away")
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	s.log.ErrorContext(r.Context(), what, "error", err)
 	s.message(w, r, http.StatusInternalServerError, "Something went wrong",
 		"The identity provider could not finish this request. Try again in a moment.")

@@ -127,7 +127,7 @@ func TestResetClearsLockoutByTypedName(t *testing.T) {
 		t.Fatal("locked after a successful reset")
 	}
 	e.srv.lockout.mu.Lock()
-	left := len(e.srv.lockout.m)
+	left := len(e.srv.lockout.names.m)
 	e.srv.lockout.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d names still counted after the reset, want none", left)

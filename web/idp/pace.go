@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Minimum response times of the Hosted UI forms whose work depends on
@@ -26,10 +28,11 @@ type pacer struct {
 	now   func() time.Time
 	sleep func(context.Context, time.Duration)
 	log   *slog.Logger
+	warn  *rate.Sometimes
 }
 
 func newPacer(log *slog.Logger) pacer {
-	return pacer{now: time.Now, sleep: sleepContext, log: log}
+	return pacer{now: time.Now, sleep: sleepContext, log: log, warn: &rate.Sometimes{First: 1, Interval: time.Minute}}
 }
 
 // sleepContext waits for d or until ctx is done (the client went away).
@@ -50,9 +53,12 @@ func (p pacer) start(ctx context.Context, min time.Duration) func() {
 	return func() {
 		took := p.now().Sub(began)
 		if took > min {
-			// Rare (a slow disk); worth knowing, since the excess is what an
-			// observer could measure.
-			p.log.WarnContext(ctx, "form took longer than its minimum response time", "took", took, "min", min)
+			// Rare (a slow disk, a wait for a hashing slot); worth knowing,
+			// since the excess is what an observer could measure, but once
+			// a minute at most: under load every form would say it.
+			p.warn.Do(func() {
+				p.log.WarnContext(ctx, "form took longer than its minimum response time (said once a minute at most)", "took", took, "min", min)
+			})
 			return
 		}
 		p.sleep(ctx, min-took)

@@ -66,7 +66,8 @@ func TestPacer(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			wall := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			rec := &sleepRecorder{}
-			p := pacer{now: func() time.Time { return wall }, sleep: rec.sleep, log: slog.New(slog.DiscardHandler)}
+			p := newPacer(slog.New(slog.DiscardHandler))
+			p.now, p.sleep = func() time.Time { return wall }, rec.sleep
 			wait := p.start(context.Background(), min)
 			wall = wall.Add(c.work)
 			wait()
@@ -75,6 +76,20 @@ func TestPacer(t *testing.T) {
 			}
 		})
 	}
+	t.Run("slow forms under load warn once, not each", func(t *testing.T) {
+		var logs strings.Builder
+		wall := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		p := newPacer(slog.New(slog.NewTextHandler(&logs, nil)))
+		p.now, p.sleep = func() time.Time { return wall }, (&sleepRecorder{}).sleep
+		for range 100 {
+			wait := p.start(context.Background(), min)
+			wall = wall.Add(2 * min)
+			wait()
+		}
+		if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+			t.Fatalf("%d warnings for 100 slow forms, want 1", n)
+		}
+	})
 	t.Run("sleep ends with the request", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

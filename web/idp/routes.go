@@ -2,8 +2,11 @@ package idp
 
 import (
 	"net/http"
+	"net/netip"
+	"net/url"
 	"time"
 
+	"github.com/usersvc/usersvc/web/httpserve"
 	"github.com/usersvc/usersvc/web/idp/outbox"
 	"github.com/usersvc/usersvc/web/idp/pages"
 )
@@ -37,7 +40,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+pages.StylesheetPath, s.serveCSS)
 	mux.HandleFunc("GET /outbox", s.serveOutbox)
 	mux.HandleFunc("GET /{$}", s.index)
-	return s.logged(mux)
+	// Every body the provider takes is a small form or JSON document.
+	return s.logged(httpserve.Limit(httpserve.Form, mux))
 }
 
 // cors lets browser applications (public clients with PKCE) call an
@@ -113,16 +117,26 @@ func (s *Server) serveCSS(w http.ResponseWriter, r *http.Request) {
 
 // serveOutbox is GET /outbox: the mail the provider sent (development only).
 func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
-	if !s.showOutbox {
+	if !s.showOutbox || !s.outboxRemote && !fromLoopback(r) {
 		http.NotFound(w, r)
 		return
 	}
-	ms, err := s.outbox.List()
+	ms, next, err := s.outbox.Page(r.URL.Query().Get("before"), outbox.PageSize)
 	if err != nil {
 		s.internalError(w, r, "list outbox", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, pages.OutboxPage(outboxView(ms)))
+	older := ""
+	if next != "" {
+		older = "/outbox?" + url.Values{"before": {next}}.Encode()
+	}
+	s.render(w, r, http.StatusOK, pages.OutboxPage(outboxView(ms), older))
+}
+
+// fromLoopback reports whether the request came from this machine.
+func fromLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 func outboxView(ms []outbox.Message) []pages.OutboxMessage {

@@ -62,6 +62,9 @@ type Server struct {
 	limits        grantLimits
 	lastSweep     time.Time
 	lockout       *lockout
+	hashRate      *keyedLimiter // password-hashing forms, per client
+	mail          *mailLimits
+	outboxRemote  bool
 	pace          pacer // for the forms that must not reveal accounts by timing
 	closeOnce     sync.Once
 	closeError    error
@@ -143,6 +146,10 @@ func New(cfg Config) (*Server, error) {
 		s.cookies = cookieNames{session: "idp-session", csrf: "idp-csrf"}
 	}
 	s.lockout = newLockout(s.now)
+	// Rate limits run on the wall clock: tests move Config.Clock by hours.
+	s.hashRate = newKeyedLimiter(HashRate, HashBurst, time.Now)
+	s.mail = newMailLimits(time.Now)
+	s.outboxRemote = cfg.OutboxRemote
 	s.pace = newPacer(s.log)
 	if len(cfg.Clients) == 0 {
 		return nil, errors.New("no app clients configured")

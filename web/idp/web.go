@@ -35,7 +35,7 @@ func csp(formAction ...string) string {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component, formAction ...string) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "error", err)
+		s.log.ErrorContext(r.Context(), "render page", "path", clipLogged(r.URL.Path), "error", err)
 		http.Error(w, "Internal error", http.StatusInternalServerError)
 		return
 	}
@@ -187,7 +187,7 @@ func (s *Server) logged(h http.Handler) http.Handler {
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(ctx, level, "request", slog.String("method", r.Method),
-			slog.String("path", strings.ToValidUTF8(r.URL.Path, "?")),
+			slog.String("path", clipLogged(strings.ToValidUTF8(r.URL.Path, "?"))),
 			slog.Int("status", rec.Status()), slog.Duration("latency", time.Since(start)))
 	})
 }

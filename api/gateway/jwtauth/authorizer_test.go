@@ -511,3 +511,39 @@ func TestMissingKeyIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// The attack of issue 13, point 8: a token whose kid is 8 KB (of the 16 KB a token may have). It is
+// refused, and the log line it causes stays short and says it was cut.
+func TestHugeKidIsClippedInTheLog(t *testing.T) {
+	iss := testissuer.New(t)
+	clk := testissuer.NewClock(time.Now())
+	var logs strings.Builder
+	var mu sync.Mutex
+	a := newAuthorizer(t, iss, clk, func(c *jwtauth.Config) {
+		c.Log = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), nil))
+	})
+	k := testissuer.NewKeyCached(t)
+	k.ID = strings.Repeat("K", 8<<10)
+	forged := testissuer.SignWith(t, k, iss.IDToken(alice, "portal", clk.Now()))
+	if _, err := a.Authorize(context.Background(), forged, nil); err == nil {
+		t.Fatal("forged token accepted")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for line := range strings.Lines(logs.String()) {
+		if len(line) > 600 {
+			t.Errorf("log line of %d bytes: %.200s...", len(line), line)
+		}
+	}
+	if !strings.Contains(logs.String(), "truncated, 8192 bytes") {
+		t.Errorf("log does not say the kid was cut:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

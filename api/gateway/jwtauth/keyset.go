@@ -128,9 +128,9 @@ func (ks *keySet) lookup(ctx context.Context, kid string) (*rsa.PublicKey, error
 		if fetched || (!ks.triedAt.IsZero() && now.Sub(ks.triedAt) < interval) {
 			ks.mu.Unlock()
 			if !fresh {
-				return nil, fmt.Errorf("key %q: %w", kid, errNoKeys)
+				return nil, fmt.Errorf("key %s: %w", clip(kid), errNoKeys)
 			}
-			return nil, fmt.Errorf("key %q: %w", kid, errUnknownKey)
+			return nil, fmt.Errorf("key %s: %w", clip(kid), errUnknownKey)
 		}
 		done := make(chan struct{})
 		ks.inflight, ks.triedAt = done, now

@@ -123,8 +123,51 @@ func domainOf(addr string) string {
 }
 
 // List returns every message, newest first. A file that does not parse is
-// skipped rather than hiding the others.
+// skipped rather than hiding the others. It reads every file: pages and
+// servers use Page.
 func (o *Outbox) List() ([]Message, error) {
+	ms, _, err := o.Page("", -1)
+	return ms, err
+}
+
+// PageSize is the number of messages the outbox page shows at a time.
+const PageSize = 20
+
+// Page returns up to n messages (all when n < 0), newest first, older than
+// the message with ID before (from the newest when before is empty), and
+// the ID to pass as before for the next page ("" when there is none). Only
+// the files of the page are read: the directory listing is all the rest
+// costs.
+func (o *Outbox) Page(before string, n int) ([]Message, string, error) {
+	ids, err := o.ids()
+	if err != nil {
+		return nil, "", err
+	}
+	if before != "" {
+		// IDs sort as the messages were sent; ids is newest first.
+		i, _ := slices.BinarySearchFunc(ids, before, func(id, b string) int { return strings.Compare(b, id) })
+		if i < len(ids) && ids[i] == before {
+			i++
+		}
+		ids = ids[i:]
+	}
+	var ms []Message
+	for i, id := range ids {
+		if n >= 0 && len(ms) == n {
+			return ms, ids[i-1], nil
+		}
+		m, err := o.read(id)
+		if err != nil {
+			o.log.Warn("unreadable message in outbox", "file", id+".eml", "error", err)
+			continue
+		}
+		ms = append(ms, m)
+	}
+	return ms, "", nil
+}
+
+// ids lists the messages' IDs, newest first.
+func (o *Outbox) ids() ([]string, error) {
 	entries, err := os.ReadDir(o.dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -132,22 +175,33 @@ func (o *Outbox) List() ([]Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
-	var ms []Message
+	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".eml")
-		if !ok || e.IsDir() {
-			continue
+		if name, ok := strings.CutSuffix(e.Name(), ".eml"); ok && !e.IsDir() {
+			ids = append(ids, name)
 		}
-		m, err := o.read(name)
-		if err != nil {
-			o.log.Warn("unreadable message in outbox", "file", e.Name(), "error", err)
-			continue
-		}
-		ms = append(ms, m)
 	}
 	// IDs start with the time, so they sort as the messages were sent.
-	slices.SortFunc(ms, func(a, b Message) int { return strings.Compare(b.ID, a.ID) })
-	return ms, nil
+	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
+	return ids, nil
+}
+
+// each calls f on the messages, newest first, until it returns false.
+func (o *Outbox) each(f func(Message) bool) error {
+	ids, err := o.ids()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		m, err := o.read(id)
+		if err != nil {
+			continue
+		}
+		if !f(m) {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (o *Outbox) read(id string) (Message, error) {
@@ -188,16 +242,20 @@ func (o *Outbox) read(id string) (Message, error) {
 // regard to case), or os.ErrNotExist. The provider never calls it: it is
 // for tests and tools that read what was sent.
 func (o *Outbox) Latest(to string) (Message, error) {
-	ms, err := o.List()
+	var found *Message
+	err := o.each(func(m Message) bool {
+		if strings.EqualFold(m.To, to) {
+			found = &m
+		}
+		return found == nil
+	})
 	if err != nil {
 		return Message{}, err
 	}
-	for _, m := range ms {
-		if strings.EqualFold(m.To, to) {
-			return m, nil
-		}
+	if found == nil {
+		return Message{}, fmt.Errorf("no mail to %s: %w", to, os.ErrNotExist)
 	}
-	return Message{}, fmt.Errorf("no mail to %s: %w", to, os.ErrNotExist)
+	return *found, nil
 }
 
 // VerificationLink returns the link in the newest message to the address
@@ -205,19 +263,24 @@ func (o *Outbox) Latest(to string) (Message, error) {
 // provider never calls it: it is for tests and tools (web/cmd/portal's
 // end-to-end test opens the verification link with it).
 func (o *Outbox) VerificationLink(to, path string) (string, error) {
-	ms, err := o.List()
-	if err != nil {
-		return "", err
-	}
-	for _, m := range ms {
+	var link string
+	err := o.each(func(m Message) bool {
 		if !strings.EqualFold(m.To, to) {
-			continue
+			return true
 		}
 		for _, l := range m.Links() {
 			if strings.Contains(l, path+"?") {
-				return l, nil
+				link = l
+				return false
 			}
 		}
+		return true
+	})
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("no link to %s in mail to %s: %w", path, to, os.ErrNotExist)
+	if link == "" {
+		return "", fmt.Errorf("no link to %s in mail to %s: %w", path, to, os.ErrNotExist)
+	}
+	return link, nil
 }

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,5 +52,44 @@ func TestSendListAndFind(t *testing.T) {
 	}
 	if _, err := o.VerificationLink("nobody@example.com", "/confirmUser"); err == nil {
 		t.Fatal("found a link in mail never sent")
+	}
+}
+
+// The outbox page reads one page of files, however many there are, and
+// walks back through the rest with the cursor it returns.
+func TestPage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	o := New(dir, "no-reply@localhost", nil, func() time.Time { now = now.Add(time.Second); return now })
+	for i := range 25 {
+		if _, err := o.Send(fmt.Sprintf("u%02d@example.com", i), "hi", "body\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	before := ""
+	for pages := 0; ; pages++ {
+		ms, next, err := o.Page(before, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages < 2 && len(ms) != 10 || pages == 2 && len(ms) != 5 || pages > 2 {
+			t.Fatalf("page %d has %d messages", pages, len(ms))
+		}
+		for _, m := range ms {
+			got = append(got, m.To)
+		}
+		if next == "" {
+			break
+		}
+		before = next
+	}
+	if len(got) != 25 || got[0] != "u24@example.com" || got[24] != "u00@example.com" {
+		t.Fatalf("pages gave %v, want u24 down to u00", got)
+	}
+	// A cursor whose message is gone still leads on to older ones.
+	ms, _, _ := o.Page("20260101T120010.000000000Z-99999999-x", 3)
+	if len(ms) != 3 || ms[0].To != "u09@example.com" {
+		t.Fatalf("page before a missing message = %+v", ms)
 	}
 }

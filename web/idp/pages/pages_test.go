@@ -25,7 +25,7 @@ func TestPagesAccessible(t *testing.T) {
 		"forgot":  ForgotPage(Forgot{Action: "/forgotPassword", CSRF: "tok", Login: "/login"}),
 		"reset":   ResetPage(Reset{Action: "/confirmForgotPassword", CSRF: "tok", Notice: "sent"}),
 		"message": MessagePage(Message{Title: "T", Text: "x", Links: []Link{{"a", "javascript:alert(1)"}}}),
-		"outbox":  OutboxPage([]OutboxMessage{{ID: "1", To: "a@example.com", Subject: "S", Body: "<script>", Links: []string{"http://localhost/x"}}}),
+		"outbox":  OutboxPage([]OutboxMessage{{ID: "1", To: "a@example.com", Subject: "S", Body: "<script>", Links: []string{"http://localhost/x"}}}, "/outbox?before=1"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer

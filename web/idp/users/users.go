@@ -359,7 +359,11 @@ func (s *Store) byEmail(ctx context.Context, email string) (record, error) {
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	r, err := s.byEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		verify(s.dummy, password)
+		// Busy for an unknown name as for a known one, or the answer
+		// under load would tell them apart.
+		if _, err := verify(s.dummy, password); errors.Is(err, ErrBusy) {
+			return User{}, ErrBusy
+		}
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {

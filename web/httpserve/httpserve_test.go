@@ -1,0 +1,265 @@
+package httpserve
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// serve starts a Server for h with cfg on a loopback port.
+func serve(t *testing.T, cfg Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg)
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return ln.Addr().String()
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	// Not a timing assertion: a bound on a test that would otherwise hang.
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+// readAll reads the connection until the server closes it.
+func readAll(t *testing.T, c net.Conn) string {
+	t.Helper()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("the server did not close the connection: %v (read %q)", err, b)
+	}
+	return string(b)
+}
+
+var readsForm = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "unreadable form", http.StatusBadRequest)
+		return
+	}
+	fmt.Fprintf(w, "hello %s", r.PostFormValue("name"))
+})
+
+// The attack of issue 13: headers that announce a body, and no body. The
+// server closes the connection once Grace has passed, instead of holding
+// it for as long as the client likes.
+func TestDeclaredBodyNeverSentIsCut(t *testing.T) {
+	addr := serve(t, Config{Handler: readsForm, Limits: Limits{Grace: 300 * time.Millisecond}})
+	c := dial(t, addr)
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+	got := readAll(t, c)
+	if !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("answer = %q, want a 400 and a closed connection", got)
+	}
+}
+
+// A trickle (a byte now and then) is cut as well: the deadline moves only
+// by what the bytes received are worth at MinRate.
+func TestTrickleIsCut(t *testing.T) {
+	addr := serve(t, Config{Handler: readsForm, Limits: Limits{Grace: 300 * time.Millisecond, MinRate: 1 << 20}})
+	c := dial(t, addr)
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+	done := make(chan string)
+	go func() { done <- readAll(t, c) }()
+	for i := 0; ; i++ {
+		if _, err := c.Write([]byte("a")); err != nil {
+			break // closed: what the test wants
+		}
+		select {
+		case got := <-done:
+			if !strings.HasPrefix(got, "HTTP/1.1 400") {
+				t.Errorf("answer = %q, want a 400", got)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if i > 200 {
+			t.Fatal("a trickling client kept its connection for 10 s")
+		}
+	}
+	<-done
+}
+
+// A handler that answers without reading the body sends its reply at once
+// (with Connection: close), not once the missing body times out.
+func TestReplyWithoutReadingBodyIsNotHeld(t *testing.T) {
+	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	// A Grace far longer than the test's own bound: the reply must not
+	// wait for it.
+	addr := serve(t, Config{Handler: redirect, Limits: Limits{Grace: time.Hour}})
+	c := dial(t, addr)
+	fmt.Fprint(c, "POST /logout HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no reply: %v", err)
+	}
+	if resp.StatusCode != http.StatusSeeOther || !resp.Close {
+		t.Errorf("status %d, close %v; want 303 and the connection closed", resp.StatusCode, resp.Close)
+	}
+}
+
+// A large upload that keeps a steady pace above MinRate succeeds, although
+// it takes several times Grace.
+func TestSlowSteadyUploadSucceeds(t *testing.T) {
+	const size = 10 << 20
+	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
+	addr := serve(t, Config{Handler: count, Limits: Limits{Grace: 200 * time.Millisecond, MinRate: 4 << 20, MaxBody: size}})
+	c := dial(t, addr)
+	fmt.Fprintf(c, "POST /user HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)
+	// 256 KiB every 25 ms: about 10 MiB/s, so the upload lasts about a
+	// second, five times Grace.
+	chunk := bytes.Repeat([]byte("x"), 256<<10)
+	for sent := 0; sent < size; sent += len(chunk) {
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatalf("upload cut after %d bytes: %v", sent, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(b) != fmt.Sprint(size) {
+		t.Errorf("status %d body %q, want 200 %d", resp.StatusCode, b, size)
+	}
+}
+
+// A route's own Limits (Apply, after routing) replace the server's.
+func TestApplyReplacesServerLimits(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w, r = Apply(w, r, Limits{Grace: 200 * time.Millisecond})
+		readsForm(w, r)
+	})
+	addr := serve(t, Config{Handler: h, Limits: Limits{Grace: time.Hour}})
+	c := dial(t, addr)
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+	if got := readAll(t, c); !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("answer = %q, want a 400 and a closed connection", got)
+	}
+}
+
+// Without a Server around it, Limit still bounds the body.
+func TestLimitAlone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &http.Server{Handler: Limit(Limits{Grace: 200 * time.Millisecond}, readsForm)}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	c := dial(t, ln.Addr().String())
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+	if got := readAll(t, c); !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("answer = %q, want a 400 and a closed connection", got)
+	}
+}
+
+// An ordinary exchange on a kept-alive connection still works: the
+// deadlines of one request do not leak into the next.
+func TestKeepAliveAfterBody(t *testing.T) {
+	addr := serve(t, Config{Handler: readsForm, Limits: Limits{Grace: 100 * time.Millisecond}})
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	for i := range 3 {
+		fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 6\r\n\r\nname=a")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != "hello a" {
+			t.Fatalf("request %d: %q", i, b)
+		}
+		// Longer than Grace: the deadline of the last body must not apply
+		// to the wait for the next request.
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The connection bound holds: past MaxConns, a new connection is not
+// served until one closes.
+func TestMaxConns(t *testing.T) {
+	var mu sync.Mutex
+	open, most := 0, 0
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Handler: readsForm, MaxConns: 2, ReadHeaderTimeout: time.Minute})
+	accepted := make(chan struct{}, 10)
+	s.ConnState = func(c net.Conn, st http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch st {
+		case http.StateNew:
+			open++
+			most = max(most, open)
+			accepted <- struct{}{}
+		case http.StateClosed, http.StateHijacked:
+			open--
+		}
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	var conns []net.Conn
+	for range 5 {
+		c := dial(t, ln.Addr().String())
+		fmt.Fprint(c, "GET / HTTP/1.1\r\n") // and never the rest
+		conns = append(conns, c)
+	}
+	<-accepted
+	<-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted while two were open")
+	case <-time.After(300 * time.Millisecond):
+	}
+	conns[0].Close()
+	<-accepted // one left, one more comes in
+	mu.Lock()
+	defer mu.Unlock()
+	if most > 2 {
+		t.Errorf("%d connections open at once, want at most 2", most)
+	}
+}
+
+func TestServeReturnsErrServerClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Handler: readsForm})
+	errc := make(chan error)
+	go func() { errc <- s.Serve(ln) }()
+	s.Close()
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve = %v", err)
+	}
+}

@@ -1,0 +1,162 @@
+package idp
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+)
+
+// What one client may cost the provider. A client is its address (an IPv6
+// client its /64, which one host usually holds whole).
+const (
+	// HashRate and HashBurst bound the forms that hash a password (sign-in,
+	// sign-up, reset) per client: a burst, then one a second.
+	HashRate  = rate.Limit(1)
+	HashBurst = 20
+	// MailPerAddress and MailPerClient bound the mail that forms can cause:
+	// a few at once, then one every MailInterval, per recipient address and
+	// per client (Cognito answers LimitExceededException past its own).
+	MailPerAddress = 5
+	MailPerClient  = 20
+	MailInterval   = 10 * time.Minute
+	// ExistsNoticeInterval is how often, at most, the owner of a confirmed
+	// address is told that someone tried to sign up with it.
+	ExistsNoticeInterval = 24 * time.Hour
+	// maxLimited bounds the entries of each per-key limiter.
+	maxLimited = 10000
+)
+
+// ErrMailLimit means an address, or a client, has been sent (or caused) as
+// much mail as it may for now. Cognito's API calls it
+// LimitExceededException; the Hosted UI says "Attempt limit exceeded".
+var ErrMailLimit = errors.New("attempt limit exceeded, please try after some time")
+
+// maxLogged bounds a string from a request (a path) in a log line.
+const maxLogged = 128
+
+// clipLogged cuts s to maxLogged bytes on a character boundary, marked as
+// cut, so that a request cannot write kilobytes into every log line.
+func clipLogged(s string) string {
+	if len(s) <= maxLogged {
+		return s
+	}
+	cut := maxLogged
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(truncated, " + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// clientKey is the key a request's client is counted under: its address,
+// or its /64 for IPv6.
+func clientKey(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		// Not an address (a test's made-up request): one shared key.
+		return "?"
+	}
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// keyedLimiter is a token bucket per key in bounded memory. When full, it
+// forgets the keys whose buckets have refilled (they lose nothing by it);
+// when that frees nothing, new keys share one overflow bucket, so that a
+// crowd of new keys can neither grow the map nor flush the keys in it.
+type keyedLimiter struct {
+	limit rate.Limit
+	burst int
+	now   func() time.Time
+
+	mu       sync.Mutex
+	m        map[string]*rate.Limiter
+	overflow *rate.Limiter
+	swept    time.Time // last sweep of a full map
+}
+
+func newKeyedLimiter(limit rate.Limit, burst int, now func() time.Time) *keyedLimiter {
+	return &keyedLimiter{limit: limit, burst: burst, now: now,
+		m: map[string]*rate.Limiter{}, overflow: rate.NewLimiter(limit, burst)}
+}
+
+// allow takes a token for key; when there is none it reports false and how
+// long until there is.
+func (k *keyedLimiter) allow(key string) (bool, time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	l := k.m[key]
+	if l == nil {
+		// A sweep of a full map at most once a second: a crowd of new keys
+		// must not make every request walk the whole map.
+		if len(k.m) >= maxLimited && now.Sub(k.swept) >= time.Second {
+			k.swept = now
+			for key, l := range k.m {
+				if l.TokensAt(now) >= float64(k.burst) {
+					delete(k.m, key)
+				}
+			}
+		}
+		if len(k.m) >= maxLimited {
+			l = k.overflow
+		} else {
+			l = rate.NewLimiter(k.limit, k.burst)
+			k.m[key] = l
+		}
+	}
+	r := l.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// mailLimits decides whether a form may cause a mail: per recipient address
+// and per client. Both count every request that could mail, whether or not
+// a mail goes out (no account, a confirmed address), or the limit would
+// tell which addresses have accounts.
+type mailLimits struct {
+	perAddress *keyedLimiter
+	perClient  *keyedLimiter
+	exists     *keyedLimiter
+}
+
+func newMailLimits(now func() time.Time) *mailLimits {
+	every := rate.Every(MailInterval)
+	return &mailLimits{
+		perAddress: newKeyedLimiter(every, MailPerAddress, now),
+		perClient:  newKeyedLimiter(every, MailPerClient, now),
+		exists:     newKeyedLimiter(rate.Every(ExistsNoticeInterval), 1, now),
+	}
+}
+
+// allow returns ErrMailLimit, and how long to wait, when the address (in
+// its normalised form) or the client has had its share.
+func (m *mailLimits) allow(address, client string) (time.Duration, error) {
+	if ok, d := m.perClient.allow(client); !ok {
+		return d, ErrMailLimit
+	}
+	if ok, d := m.perAddress.allow(nameKey(address)); !ok {
+		return d, ErrMailLimit
+	}
+	return 0, nil
+}
+
+// existsNotice reports whether the owner of a confirmed address may be
+// told now that someone tried to sign up with it: once a day at most, so
+// that sign-ups cannot be used to flood a mailbox.
+func (m *mailLimits) existsNotice(address string) bool {
+	ok, _ := m.exists.allow(nameKey(address))
+	return ok
+}
