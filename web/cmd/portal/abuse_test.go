@@ -52,6 +52,21 @@ func TestDevSlowBodies(t *testing.T) {
 			t.Errorf("answer %.80q, want a 4xx and a closed connection", got)
 		}
 	})
+	t.Run("portal sign-out", func(t *testing.T) {
+		// The reproduction: POST /auth/logout never reads its body, and
+		// its 303 waited for one that never came. Behind the gateway, as
+		// on AWS, the body is read before the function runs, and a body
+		// that does not come is cut after the grace.
+		c := dial(s.portal)
+		fmt.Fprintf(c, "POST /auth/logout HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n", strings.TrimPrefix(s.portal, "http://"), s.portal)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+			t.Errorf("status %d, close %v; want 408 and the connection closed", resp.StatusCode, resp.Close)
+		}
+	})
 	t.Run("API without a token", func(t *testing.T) {
 		c := dial(s.api)
 		fmt.Fprintf(c, "POST /user HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\n", strings.TrimPrefix(s.api, "http://"))

@@ -102,7 +102,9 @@ flags:
 		AdminEmail:    *adminEmail,
 		AdminPassword: adminPassword,
 		Outbox:        *outbox,
-		Log:           log.With("server", "idp"),
+		// Readers other than this machine only when asked for by name.
+		OutboxRemote: *outbox && outboxExplicit,
+		Log:          log.With("server", "idp"),
 	})
 	if err != nil {
 		return err

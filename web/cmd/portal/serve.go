@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/usersvc/usersvc/api/client"
 	"github.com/usersvc/usersvc/terraform"
+	"github.com/usersvc/usersvc/web/httpserve"
 	"github.com/usersvc/usersvc/web/portal"
 	"github.com/usersvc/usersvc/web/portal/session"
 	sessiondynamo "github.com/usersvc/usersvc/web/portal/session/dynamo"
@@ -281,19 +282,18 @@ type namedServer struct {
 const shutdownGrace = 5 * time.Second
 
 // serveAll serves every server until ctx ends or one fails, then shuts them
-// all down, giving requests in flight a few seconds.
+// all down, giving requests in flight their grace. Every server holds its
+// shape under load: see package httpserve.
 func serveAll(ctx context.Context, log *slog.Logger, servers ...namedServer) error {
 	errc := make(chan error, len(servers))
-	var hs []*http.Server
+	var hs []*httpserve.Server
 	grace := shutdownGrace
 	for _, s := range servers {
 		grace = max(grace, s.grace)
-		h := &http.Server{
-			Handler:           s.handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.With("server", s.name).Handler(), slog.LevelWarn),
-		}
+		// Bounded connections, and read and write deadlines per request:
+		// a form's by default, raised by the gateways per route (a 10 MB
+		// POST /user on a slow link still gets through).
+		h := httpserve.New(httpserve.Config{Handler: s.handler, Log: log.With("server", s.name)})
 		hs = append(hs, h)
 		go func() {
 			if err := h.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
