@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -67,12 +68,22 @@ func TestServeFlags(t *testing.T) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A port asked of the kernel (":0") comes from the ephemeral range,
+	// which every outgoing connection on the machine also draws from: on
+	// a busy machine another socket can take it between this probe and
+	// the command's own listen. Ports below that range are handed out
+	// only on request, so a free one found here stays free.
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+mathrand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
 }
 
 // TestServeWithAWSConfig runs `portal serve` configured only by an
