@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/usersvc/usersvc/web/idp/users"
 )
 
 // authRequest is a validated authorization request, carried from
@@ -168,7 +166,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess, ok := s.sessionFrom(r); ok && ar.prompt != "login" {
 		u, err := s.users.Get(r.Context(), sess.sub)
-		if err == nil && u.Status == users.Confirmed {
+		if err == nil && u.Active() {
 			s.redirectWithCode(w, r, ar, sess)
 			return
 		}

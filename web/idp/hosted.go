@@ -21,7 +21,7 @@ const (
 	msgBadCredentials = "Incorrect username or password."
 	msgBadCode        = "Invalid code provided, please request a code again."
 	msgCheckMail      = "If you can sign up with this address, we have sent a verification link to it. Open the link to confirm your account, then sign in."
-	msgNotConfirmed   = "User is not confirmed. Open the verification link we emailed you, or sign up again with this address to get a new one."
+	msgNotConfirmed   = "User is not confirmed. Open the verification link we emailed you, or reset your password (\"Forgot your password?\"), which confirms the address too."
 	msgTooMany        = "Too many requests from your network. Please try again in a moment."
 	msgBusy           = "Too many requests at the moment. Please try again in a moment."
 	msgMailLimit      = "Attempt limit exceeded, please try after some time."
@@ -75,7 +75,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess, ok := s.sessionFrom(r); ok && ar.prompt != "login" {
-		if u, err := s.users.Get(r.Context(), sess.sub); err == nil && u.Status == users.Confirmed {
+		if u, err := s.users.Get(r.Context(), sess.sub); err == nil && u.Active() {
 			s.redirectWithCode(w, r, ar, sess)
 			return
 		}
@@ -122,6 +122,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.lockout.succeedFrom(name, client)
+	if s.signInHeld(w, r, ar, u, username) {
+		return
+	}
 	if u.Status != users.Confirmed {
 		// Only someone who knows the password gets here, so saying that the
 		// account is unconfirmed tells them nothing new. No mail goes out:
@@ -197,13 +200,15 @@ func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wait := s.pace.start(r.Context(), MinSignUpTime)
-	u, err := s.users.SignUp(r.Context(), email, password)
+	u, err := s.users.SignUp(r.Context(), email, password, nil)
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "signed up", "sub", u.Sub, "client_id", ar.client.ClientId)
 		err = s.sendConfirmation(r, u, ar.client.ClientId)
 	case errors.Is(err, users.ErrExists):
 		err = s.sendExists(email, ar)
+	case errors.Is(err, users.ErrPending):
+		err = s.sendPending(email, ar.pageURL("/forgotPassword"))
 	}
 	wait()
 	if errors.Is(err, users.ErrBusy) {
@@ -265,7 +270,7 @@ func (s *Server) confirmUser(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, users.ErrBadCode), errors.Is(err, users.ErrNotFound):
 		s.message(w, r, http.StatusBadRequest, "Link expired",
-			"This verification link is invalid, used, expired or replaced by a newer one. To get a new link, sign up again with this address.", links...)
+			"This verification link is invalid, used, expired or replaced by a newer one. To confirm your address, reset your password (\"Forgot your password?\" on the sign-in page): the code we mail confirms it.", links...)
 	case err != nil:
 		s.internalError(w, r, "confirm user", err)
 	default:
@@ -421,6 +426,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.lockout.succeedFrom(name, client)
+	s.endAccountSessions(r.Context(), u.Sub)
 	s.log.InfoContext(r.Context(), "password reset", "sub", u.Sub)
 	s.message(w, r, http.StatusOK, "Password changed", "Your password has been changed. Sign in with your new password.",
 		pages.Link{Text: "Sign in", Href: ar.pageURL("/login")})

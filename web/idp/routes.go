@@ -37,6 +37,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /forgotPassword", form(s.forgotSubmit))
 	mux.HandleFunc("GET /confirmForgotPassword", s.reset)
 	mux.Handle("POST /confirmForgotPassword", form(s.resetSubmit))
+	mux.Handle("POST /changePassword", form(s.changePasswordSubmit))
 	mux.HandleFunc("GET "+pages.StylesheetPath, s.serveCSS)
 	mux.HandleFunc("GET /outbox", s.serveOutbox)
 	mux.HandleFunc("GET /{$}", s.index)

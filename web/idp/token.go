@@ -251,7 +251,7 @@ func (s *Server) exchangeCode(r *http.Request, c *client, tr tokenRequest) (toke
 		return tokenResponse{}, errInvalidGrant
 	}
 	u, err := s.users.Get(r.Context(), snap.sub)
-	if err != nil || u.Status != users.Confirmed {
+	if err != nil || !u.Active() {
 		return tokenResponse{}, errInvalidGrant
 	}
 	resp, err := s.mint(c, u, snap.scope, snap.nonce, snap.authTime, snap.eventID, snap.originJTI, now)
@@ -306,7 +306,7 @@ func (s *Server) refresh(r *http.Request, c *client, tr tokenRequest) (tokenResp
 		return tokenResponse{}, errInvalidGrant
 	}
 	u, err := s.users.Get(r.Context(), ref.Sub)
-	if err != nil || u.Status != users.Confirmed {
+	if err != nil || !u.Active() {
 		return tokenResponse{}, errInvalidGrant
 	}
 	resp, err := s.mint(c, u, ref.Scope, "", ref.AuthTime, ref.EventID, ref.OriginJTI, s.now())

@@ -28,6 +28,11 @@ const (
 	MaxCodeAttempts = 5
 )
 
+// ErrExpiredCode is the ErrBadCode of a code that is no longer there to
+// guess: never issued, expired, used, burnt by wrong guesses, or replaced
+// (Cognito's ExpiredCodeException, where a wrong guess is CodeMismatch).
+var ErrExpiredCode = fmt.Errorf("%w (expired)", ErrBadCode)
+
 type code struct {
 	Digest   []byte    `json:"digest"`
 	Expires  time.Time `json:"expires"`
@@ -121,12 +126,12 @@ func (s *Store) ConfirmWithCode(ctx context.Context, sub, secret string) error {
 // the new password and confirms the account (the code proved the mailbox).
 // Errors are useCode's; the caller checks the password policy first.
 func (s *Store) ResetPassword(ctx context.Context, sub, secret, password string) error {
-	h, err := s.cost.hash(password)
+	sec, err := s.newSecret(sub, password)
 	if err != nil {
 		return err
 	}
 	return s.withCode(ctx, sub, PurposeReset, secret, func(r *record) error {
-		r.PasswordHash = h
+		sec.apply(r)
 		// The new hash changes the binding: any other code (a
 		// confirmation link still in the mailbox) stops working.
 		r.Status, r.EmailVerified = Confirmed, true
@@ -140,23 +145,27 @@ func (s *Store) withCode(ctx context.Context, sub string, p Purpose, secret stri
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var ok bool
+	var ok, expired bool
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketCodes)
 		k := codeKey(p, sub)
 		v := b.Get(k)
 		if v == nil {
+			expired = true
 			return nil
 		}
 		r, err := getRecord(tx, sub)
 		if err != nil {
+			expired = true
 			return b.Delete(k)
 		}
 		var c code
 		if err := json.Unmarshal(v, &c); err != nil {
+			expired = true
 			return b.Delete(k)
 		}
 		if !s.now().Before(c.Expires) || !equalDigest(c.Bound, binding(r)) {
+			expired = true
 			return b.Delete(k)
 		}
 		if equalDigest(digest(secret), c.Digest) {
@@ -183,6 +192,9 @@ func (s *Store) withCode(ctx context.Context, sub string, p Purpose, secret stri
 	if err != nil {
 		return fmt.Errorf("use %s code for %s: %w", p, sub, err)
 	}
+	if expired {
+		return ErrExpiredCode
+	}
 	if !ok {
 		return ErrBadCode
 	}
@@ -207,6 +219,14 @@ func sweepExpired(b *bbolt.Bucket, expired func(v []byte) bool) error {
 		}
 	}
 	return nil
+}
+
+// prepare makes sure the admins group exists and drops expired codes.
+func (s *Store) prepare(tx *bbolt.Tx) error {
+	if err := ensureGroup(tx, Group{Name: AdminGroup, Description: "May list and administer users", Created: s.now().UTC()}); err != nil {
+		return err
+	}
+	return s.sweepCodes(tx)
 }
 
 // sweepCodes drops expired codes.

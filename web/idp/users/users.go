@@ -34,6 +34,11 @@ var (
 	ErrBadCredentials = errors.New("incorrect username or password")
 	ErrBadCode        = errors.New("invalid or expired code")
 	ErrBadEmail       = errors.New("invalid email address")
+	// ErrPending is SignUp's answer for an address whose account was
+	// never confirmed: the account is left as it is (see SignUp).
+	ErrPending = errors.New("an unconfirmed account with this email exists")
+	// ErrNoGroup is returned for a group the pool does not have.
+	ErrNoGroup = errors.New("group not found")
 )
 
 // Status is an account's state, named as Cognito names it.
@@ -43,6 +48,12 @@ type Status string
 const (
 	Unconfirmed Status = "UNCONFIRMED"
 	Confirmed   Status = "CONFIRMED"
+	// ForceChangePassword is an account an administrator created with a
+	// temporary password: its first sign-in must choose a new one.
+	ForceChangePassword Status = "FORCE_CHANGE_PASSWORD"
+	// ResetRequired is an account whose password an administrator
+	// reset: it cannot sign in until its owner resets the password by code.
+	ResetRequired Status = "RESET_REQUIRED"
 )
 
 // AdminGroup is the group whose members may list users.
@@ -57,12 +68,33 @@ type User struct {
 	Groups        []string  `json:"groups,omitempty"`
 	Created       time.Time `json:"created"`
 	Updated       time.Time `json:"updated"`
+	// Disabled accounts cannot sign in anywhere and their tokens stop
+	// working (AdminDisableUser). Stored negated so that accounts written
+	// before it existed read as enabled.
+	Disabled bool `json:"disabled,omitempty"`
+	// Attributes are the account's other attributes (name, given_name,
+	// custom:..., ...), by Cognito's names. Email, email_verified and sub
+	// are the fields above, never in this map.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
+
+// Active reports whether the account may sign in and use its tokens:
+// confirmed and enabled.
+func (u User) Active() bool { return u.Status == Confirmed && !u.Disabled }
+
+// Username is the account's Cognito username. The pool signs in by email,
+// so, as in a Cognito pool whose username attribute is email, the username
+// is the sub.
+func (u User) Username() string { return u.Sub }
 
 // record is a User as stored.
 type record struct {
 	User
 	PasswordHash string `json:"passwordHash"`
+	// SRPSalt and SRPVerifier are the SRP-6a salt and verifier of the
+	// password (see Option WithVerifier), written with every new password.
+	SRPSalt     []byte `json:"srpSalt,omitempty"`
+	SRPVerifier []byte `json:"srpVerifier,omitempty"`
 }
 
 var (
@@ -71,6 +103,7 @@ var (
 	bucketCodes   = []byte("codes")   // purpose/sub → code
 	bucketRefresh = []byte("refresh") // sha256(token) → Refresh
 	bucketRevoked = []byte("revoked") // origin_jti → expiry
+	bucketGroups  = []byte("groups")  // name → Group
 )
 
 // Store is the user pool. It is safe for concurrent use.
@@ -80,7 +113,19 @@ type Store struct {
 	cost   Cost
 	now    func() time.Time
 	dummy  string // a hash to verify against when the user is unknown
+	srp    VerifierFunc
 }
+
+// VerifierFunc computes the SRP-6a salt and verifier for an account's
+// username and password.
+type VerifierFunc func(username, password string) (salt, verifier []byte, err error)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithVerifier makes the store keep an SRP verifier, computed by f, next to
+// every password hash it writes from then on.
+func WithVerifier(f VerifierFunc) Option { return func(s *Store) { s.srp = f } }
 
 // Open opens (creating if needed) the pool in dir, with the given password
 // cost and clock (time.Now when nil), and drops expired codes and tokens.
@@ -90,14 +135,17 @@ type Store struct {
 // every sign-in, a process crash loses none of them (the kernel has the
 // writes), and after a power loss the worst case is a file that no longer
 // opens, which Open replaces, signing everyone out of their applications.
-func Open(dir string, cost Cost, now func() time.Time) (*Store, error) {
+func Open(dir string, cost Cost, now func() time.Time, opts ...Option) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
 	s := &Store{cost: cost, now: now}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	if s.db, err = openDB(filepath.Join(dir, "users.db"), false,
-		[][]byte{bucketUsers, bucketEmails, bucketCodes}, s.sweepCodes); err != nil {
+		[][]byte{bucketUsers, bucketEmails, bucketCodes, bucketGroups}, s.prepare); err != nil {
 		return nil, err
 	}
 	tokensPath := filepath.Join(dir, "tokens.db")
@@ -159,18 +207,22 @@ func NormalizeEmail(email string) (string, error) {
 	return email, nil
 }
 
-// SignUp creates an unconfirmed account. When the address already has an
-// account that was never confirmed, SignUp gives that account this password
-// instead and invalidates its outstanding codes: whoever registered it first
-// never proved they own the mailbox, so a later registrant (perhaps the
-// owner) must not end up confirming someone else's password. The account
-// keeps its sub. It returns ErrExists, changing nothing, when the address
-// belongs to a confirmed account, and ErrBadEmail when it is not an address;
-// the caller checks the password policy first.
+// SignUp creates an unconfirmed account with the given extra attributes
+// (nil for none). It returns ErrExists, changing nothing, when the address
+// belongs to a confirmed account, ErrPending, changing nothing, when it
+// belongs to an account that was never confirmed, and ErrBadEmail when it
+// is not an address; the caller checks the password policy first.
 //
-// The password is hashed on every path, so the three outcomes take about the
-// same time.
-func (s *Store) SignUp(ctx context.Context, email, password string) (User, error) {
+// A pending account keeps the password it was registered with: letting a
+// second sign-up replace it would let anyone who registers an address after
+// its owner have the owner's confirmation link confirm the newcomer's
+// password. An owner who did not register the pending account, or lost
+// its password, claims it with a password reset, whose code only the
+// mailbox gets and which sets the password the owner types.
+//
+// The password is hashed on every path, so the outcomes take about the
+// same time. Of concurrent sign-ups of one address exactly one succeeds.
+func (s *Store) SignUp(ctx context.Context, email, password string, attrs map[string]string) (User, error) {
 	if err := ctx.Err(); err != nil {
 		return User{}, err
 	}
@@ -178,73 +230,25 @@ func (s *Store) SignUp(ctx context.Context, email, password string) (User, error
 	if err != nil {
 		return User{}, err
 	}
-	h, err := s.cost.hash(password)
+	sub := newUUID()
+	sec, err := s.newSecret(sub, password)
 	if err != nil {
 		return User{}, err
 	}
 	now := s.now().UTC()
-	var r record
+	r := record{User: User{
+		Sub: sub, Email: email, Status: Unconfirmed, Created: now, Updated: now, Attributes: attrs,
+	}}
+	sec.apply(&r)
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		sub := tx.Bucket(bucketEmails).Get([]byte(email))
-		if sub == nil {
-			r = record{
-				User: User{
-					Sub: newUUID(), Email: email, Status: Unconfirmed,
-					Created: now, Updated: now,
-				},
-				PasswordHash: h,
-			}
-			if err := tx.Bucket(bucketEmails).Put([]byte(email), []byte(r.Sub)); err != nil {
+		if old := tx.Bucket(bucketEmails).Get([]byte(email)); old != nil {
+			o, err := getRecord(tx, string(old))
+			if err != nil {
 				return err
 			}
-			return putRecord(tx, r)
-		}
-		var err error
-		if r, err = getRecord(tx, string(sub)); err != nil {
-			return err
-		}
-		if r.Status == Confirmed {
-			return ErrExists
-		}
-		r.PasswordHash, r.Updated = h, now
-		// Codes are bound to the password hash (see NewCode) and so are
-		// already useless; deleting them says so.
-		if err := deleteCodes(tx, r.Sub); err != nil {
-			return err
-		}
-		return putRecord(tx, r)
-	})
-	if errors.Is(err, ErrExists) {
-		return User{}, ErrExists
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("sign up: %w", err)
-	}
-	return r.User, nil
-}
-
-func (s *Store) create(ctx context.Context, email, password string, st Status, groups ...string) (User, error) {
-	if err := ctx.Err(); err != nil {
-		return User{}, err
-	}
-	email, err := NormalizeEmail(email)
-	if err != nil {
-		return User{}, err
-	}
-	h, err := s.cost.hash(password)
-	if err != nil {
-		return User{}, err
-	}
-	now := s.now().UTC()
-	r := record{
-		User: User{
-			Sub: newUUID(), Email: email, EmailVerified: st == Confirmed, Status: st,
-			Groups: groups, Created: now, Updated: now,
-		},
-		PasswordHash: h,
-	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketEmails).Get([]byte(email)) != nil {
+			if o.Status == Unconfirmed {
+				return ErrPending
+			}
 			return ErrExists
 		}
 		if err := tx.Bucket(bucketEmails).Put([]byte(email), []byte(r.Sub)); err != nil {
@@ -252,10 +256,89 @@ func (s *Store) create(ctx context.Context, email, password string, st Status, g
 		}
 		return putRecord(tx, r)
 	})
+	if errors.Is(err, ErrExists) || errors.Is(err, ErrPending) {
+		return User{}, err
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("sign up: %w", err)
+	}
+	return r.User, nil
+}
+
+// Create adds an account as an administrator does (AdminCreateUser, the
+// seeded admin): with the given status, a verified email when verified is
+// true, extra attributes and groups. It returns ErrExists when the address
+// has an account and ErrNoGroup when a group does not exist.
+func (s *Store) Create(ctx context.Context, email, password string, st Status, verified bool, attrs map[string]string, groups ...string) (User, error) {
+	if err := ctx.Err(); err != nil {
+		return User{}, err
+	}
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	sub := newUUID()
+	sec, err := s.newSecret(sub, password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC()
+	r := record{User: User{
+		Sub: sub, Email: email, EmailVerified: verified, Status: st,
+		Groups: groups, Created: now, Updated: now, Attributes: attrs,
+	}}
+	sec.apply(&r)
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketEmails).Get([]byte(email)) != nil {
+			return ErrExists
+		}
+		for _, g := range groups {
+			if tx.Bucket(bucketGroups).Get([]byte(g)) == nil {
+				return ErrNoGroup
+			}
+		}
+		if err := tx.Bucket(bucketEmails).Put([]byte(email), []byte(r.Sub)); err != nil {
+			return err
+		}
+		return putRecord(tx, r)
+	})
+	if errors.Is(err, ErrExists) || errors.Is(err, ErrNoGroup) {
+		return User{}, err
+	}
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
 	return r.User, nil
+}
+
+func (s *Store) create(ctx context.Context, email, password string, st Status, groups ...string) (User, error) {
+	return s.Create(ctx, email, password, st, st == Confirmed, nil, groups...)
+}
+
+// passwordSecret is what is kept of a password: its hash and, when the
+// store has a VerifierFunc, its SRP salt and verifier.
+type passwordSecret struct {
+	hash           string
+	salt, verifier []byte
+}
+
+// newSecret hashes password, and derives its SRP verifier for username.
+func (s *Store) newSecret(username, password string) (passwordSecret, error) {
+	h, err := s.cost.hash(password)
+	if err != nil {
+		return passwordSecret{}, err
+	}
+	sec := passwordSecret{hash: h}
+	if s.srp != nil {
+		if sec.salt, sec.verifier, err = s.srp(username, password); err != nil {
+			return passwordSecret{}, fmt.Errorf("srp verifier: %w", err)
+		}
+	}
+	return sec, nil
+}
+
+func (sec passwordSecret) apply(r *record) {
+	r.PasswordHash, r.SRPSalt, r.SRPVerifier = sec.hash, sec.salt, sec.verifier
 }
 
 // Seed makes sure a confirmed account with this email exists in groups. When
@@ -283,11 +366,11 @@ func (s *Store) Seed(ctx context.Context, email, password string, groups ...stri
 			}
 		}
 		if password != "" {
-			h, err := s.cost.hash(password)
+			sec, err := s.newSecret(r.Sub, password)
 			if err != nil {
 				return err
 			}
-			r.PasswordHash = h
+			sec.apply(r)
 		}
 		return nil
 	})

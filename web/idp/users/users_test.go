@@ -28,7 +28,7 @@ func open(t *testing.T) (*Store, *clock) {
 func TestSignUpAuthenticateConfirm(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	u, err := s.SignUp(ctx, " Ana@Example.com ", "Passw0rd!")
+	u, err := s.SignUp(ctx, " Ana@Example.com ", "Passw0rd!", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,52 +64,67 @@ func TestSignUpAuthenticateConfirm(t *testing.T) {
 	}
 }
 
-// TestSignUpPendingAccount is the pre-registration takeover: someone signs
-// up with another person's address; that person signs up too and confirms.
-// The confirmed account must have the owner's password, and the first
-// registrant's link must not confirm anything.
+// TestSignUpPendingAccount is the pre-registration takeover, both ways
+// round (issue 13, point 4): a second sign-up of an address that was never
+// confirmed changes nothing, so the link mailed for the first confirms only
+// the first registrant's password; an owner who did not register first
+// claims the address with a reset code, which kills the first link.
 func TestSignUpPendingAccount(t *testing.T) {
 	ctx := context.Background()
-	s, _ := open(t)
 	const email, attacker, owner = "victim@example.com", "Att4cker-pw", "0wner-Passw0rd"
-	first, err := s.SignUp(ctx, email, attacker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	attackerLink, _ := s.NewCode(ctx, first.Sub, PurposeConfirm)
-	attackerReset, _ := s.NewCode(ctx, first.Sub, PurposeReset)
 
-	second, err := s.SignUp(ctx, "Victim@Example.com", owner)
-	if err != nil || second.Sub != first.Sub || second.Status != Unconfirmed {
-		t.Fatalf("second sign-up of an unconfirmed address = %+v, %v", second, err)
-	}
-	ownerLink, _ := s.NewCode(ctx, second.Sub, PurposeConfirm)
-	for _, c := range []struct {
-		name   string
-		use    func() error
-		wantOK bool
-	}{
-		{"first registrant's link", func() error { return s.ConfirmWithCode(ctx, first.Sub, attackerLink) }, false},
-		{"first registrant's reset code", func() error { return s.ResetPassword(ctx, first.Sub, attackerReset, "Att4cker-pw2") }, false},
-		{"owner's link", func() error { return s.ConfirmWithCode(ctx, first.Sub, ownerLink) }, true},
-	} {
-		if err := c.use(); (err == nil) != c.wantOK {
-			t.Fatalf("%s: %v, want success %v", c.name, err, c.wantOK)
+	t.Run("owner first", func(t *testing.T) {
+		s, _ := open(t)
+		first, err := s.SignUp(ctx, email, owner, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if _, err := s.Authenticate(ctx, email, attacker); !errors.Is(err, ErrBadCredentials) {
-		t.Fatal("the first registrant's password works on the confirmed account")
-	}
-	if u, err := s.Authenticate(ctx, email, owner); err != nil || u.Status != Confirmed {
-		t.Fatalf("owner: %+v, %v", u, err)
-	}
-	// A confirmed address: sign-up changes nothing.
-	if _, err := s.SignUp(ctx, email, attacker); !errors.Is(err, ErrExists) {
-		t.Fatalf("sign-up of a confirmed address: %v, want ErrExists", err)
-	}
-	if _, err := s.Authenticate(ctx, email, owner); err != nil {
-		t.Fatal("sign-up of a confirmed address changed its password")
-	}
+		ownerLink, _ := s.NewCode(ctx, first.Sub, PurposeConfirm)
+		if _, err := s.SignUp(ctx, "Victim@Example.com", attacker, nil); !errors.Is(err, ErrPending) {
+			t.Fatalf("second sign-up: %v, want ErrPending", err)
+		}
+		if err := s.ConfirmWithCode(ctx, first.Sub, ownerLink); err != nil {
+			t.Fatalf("owner's link after a second sign-up: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, email, attacker); !errors.Is(err, ErrBadCredentials) {
+			t.Fatal("the second registrant's password works")
+		}
+		if u, err := s.Authenticate(ctx, email, owner); err != nil || u.Status != Confirmed {
+			t.Fatalf("owner: %+v, %v", u, err)
+		}
+	})
+
+	t.Run("attacker first", func(t *testing.T) {
+		s, _ := open(t)
+		first, err := s.SignUp(ctx, email, attacker, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		attackerLink, _ := s.NewCode(ctx, first.Sub, PurposeConfirm)
+		if _, err := s.SignUp(ctx, email, owner, nil); !errors.Is(err, ErrPending) {
+			t.Fatalf("owner's sign-up: %v, want ErrPending", err)
+		}
+		reset, _ := s.NewCode(ctx, first.Sub, PurposeReset)
+		if err := s.ResetPassword(ctx, first.Sub, reset, owner); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ConfirmWithCode(ctx, first.Sub, attackerLink); !errors.Is(err, ErrBadCode) {
+			t.Fatalf("first registrant's link after the owner's reset: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, email, attacker); !errors.Is(err, ErrBadCredentials) {
+			t.Fatal("the first registrant's password works on the claimed account")
+		}
+		if u, err := s.Authenticate(ctx, email, owner); err != nil || u.Status != Confirmed {
+			t.Fatalf("owner: %+v, %v", u, err)
+		}
+		// A confirmed address: sign-up changes nothing.
+		if _, err := s.SignUp(ctx, email, attacker, nil); !errors.Is(err, ErrExists) {
+			t.Fatalf("sign-up of a confirmed address: %v, want ErrExists", err)
+		}
+		if _, err := s.Authenticate(ctx, email, owner); err != nil {
+			t.Fatal("sign-up of a confirmed address changed its password")
+		}
+	})
 }
 
 // TestCodeBoundToPassword: a link issued before the password changed is
@@ -117,7 +132,7 @@ func TestSignUpPendingAccount(t *testing.T) {
 func TestCodeBoundToPassword(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	u, _ := s.SignUp(ctx, "b@example.com", "Passw0rd!")
+	u, _ := s.SignUp(ctx, "b@example.com", "Passw0rd!", nil)
 	link, _ := s.NewCode(ctx, u.Sub, PurposeConfirm)
 	reset, _ := s.NewCode(ctx, u.Sub, PurposeReset)
 	if err := s.ResetPassword(ctx, u.Sub, reset, "N3w-password"); err != nil {
@@ -162,7 +177,7 @@ func TestSeed(t *testing.T) {
 func TestCodes(t *testing.T) {
 	ctx := context.Background()
 	s, c := open(t)
-	u, _ := s.SignUp(ctx, "a@example.com", "Passw0rd!")
+	u, _ := s.SignUp(ctx, "a@example.com", "Passw0rd!", nil)
 
 	code, err := s.NewCode(ctx, u.Sub, PurposeReset)
 	if err != nil || len(code) != 6 {
