@@ -52,7 +52,23 @@ type Config struct {
 	// PasswordCost is the argon2id cost of new password hashes;
 	// users.DefaultCost when zero. Tests use users.TestCost.
 	PasswordCost users.Cost
+	// AccessKeyID and SecretAccessKey are the AWS credentials the JSON
+	// API's admin operations must be signed with (SigV4, service
+	// cognito-idp). AccessKeyID defaults to DefaultAccessKeyID. When
+	// SecretAccessKey is empty, the secret kept in
+	// <DataDir>/idp/secret-access-key (mode 0600) is used, generated at
+	// the first start. Server.Credentials returns the pair in effect.
+	AccessKeyID     string
+	SecretAccessKey string
 }
+
+// DefaultAccessKeyID is the access key id of the admin API when none is
+// configured.
+const DefaultAccessKeyID = "local"
+
+// SecretAccessKeyEnv is the environment variable commands read
+// Config.SecretAccessKey from.
+const SecretAccessKeyEnv = "PORTAL_IDP_SECRET_ACCESS_KEY"
 
 // Client is an app client, in the JSON shape of Cognito's
 // DescribeUserPoolClient (the fields the provider uses).
@@ -68,7 +84,44 @@ type Client struct {
 	AccessTokenValidity  int64              `json:"AccessTokenValidity,omitempty"`
 	RefreshTokenValidity int64              `json:"RefreshTokenValidity,omitempty"`
 	TokenValidityUnits   TokenValidityUnits `json:"TokenValidityUnits,omitzero"`
+	// ExplicitAuthFlows are the flows the JSON API allows this client
+	// (ALLOW_USER_SRP_AUTH, ALLOW_USER_PASSWORD_AUTH,
+	// ALLOW_REFRESH_TOKEN_AUTH, ALLOW_ADMIN_USER_PASSWORD_AUTH); when
+	// empty, Cognito's default: SRP and refresh.
+	ExplicitAuthFlows []string `json:"ExplicitAuthFlows,omitempty"`
+	// PreventUserExistenceErrors is "ENABLED" (the default here, as in
+	// terraform/) or "LEGACY": with ENABLED, an unknown user gets the
+	// answers a wrong password gets.
+	PreventUserExistenceErrors string `json:"PreventUserExistenceErrors,omitempty"`
 }
+
+// Auth flow names of ExplicitAuthFlows.
+const (
+	FlowUserSRP       = "ALLOW_USER_SRP_AUTH"
+	FlowUserPassword  = "ALLOW_USER_PASSWORD_AUTH"
+	FlowRefreshToken  = "ALLOW_REFRESH_TOKEN_AUTH"
+	FlowAdminPassword = "ALLOW_ADMIN_USER_PASSWORD_AUTH"
+	FlowCustom        = "ALLOW_CUSTOM_AUTH"
+)
+
+// defaultFlows are Cognito's flows for a client created without
+// ExplicitAuthFlows.
+var defaultFlows = []string{FlowUserSRP, FlowRefreshToken, FlowCustom}
+
+// flows returns the client's explicit auth flows, the default when none.
+func (c Client) flows() []string {
+	if len(c.ExplicitAuthFlows) == 0 {
+		return defaultFlows
+	}
+	return c.ExplicitAuthFlows
+}
+
+// allows reports whether the client may use the auth flow (an ALLOW_ name).
+func (c Client) allows(flow string) bool { return slices.Contains(c.flows(), flow) }
+
+// preventsExistenceErrors reports whether unknown users get the answers
+// of wrong passwords.
+func (c Client) preventsExistenceErrors() bool { return c.PreventUserExistenceErrors != "LEGACY" }
 
 // TokenValidityUnits names the unit of each validity: "seconds", "minutes",
 // "hours" or "days". Cognito's defaults apply to empty fields: hours for ID
@@ -146,6 +199,18 @@ func (c Client) validate() error {
 				return err
 			}
 		}
+	}
+	for _, f := range c.ExplicitAuthFlows {
+		switch f {
+		case FlowUserSRP, FlowUserPassword, FlowRefreshToken, FlowAdminPassword, FlowCustom:
+		default:
+			return fmt.Errorf("ExplicitAuthFlows: unknown flow %q (want ALLOW_USER_SRP_AUTH, ALLOW_USER_PASSWORD_AUTH, ALLOW_REFRESH_TOKEN_AUTH, ALLOW_ADMIN_USER_PASSWORD_AUTH or ALLOW_CUSTOM_AUTH)", f)
+		}
+	}
+	switch c.PreventUserExistenceErrors {
+	case "", "ENABLED", "LEGACY":
+	default:
+		return fmt.Errorf("PreventUserExistenceErrors %q: want ENABLED or LEGACY", c.PreventUserExistenceErrors)
 	}
 	if len(c.AllowedOAuthFlows) > 0 && !slices.Contains(c.AllowedOAuthFlows, "code") {
 		return errors.New(`AllowedOAuthFlows lacks "code", the only flow the provider implements`)
@@ -232,5 +297,6 @@ func DevClient(portalURL, secret string) Client {
 		LogoutURLs:         []string{portalURL + "/"},
 		AllowedOAuthFlows:  []string{"code"},
 		AllowedOAuthScopes: []string{"openid", "email", "profile"},
+		ExplicitAuthFlows:  []string{FlowUserSRP, FlowRefreshToken},
 	}
 }

@@ -41,6 +41,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+pages.StylesheetPath, s.serveCSS)
 	mux.HandleFunc("GET /outbox", s.serveOutbox)
 	mux.HandleFunc("GET /{$}", s.index)
+
+	// Cognito's JSON API (AWS JSON 1.1), on the origin as
+	// cognito-idp.<region>.amazonaws.com has it.
+	mux.HandleFunc("POST /{$}", s.serveAPI)
+	mux.HandleFunc("OPTIONS /{$}", s.apiPreflight)
 	// Every body the provider takes is a small form or JSON document.
 	return s.logged(httpserve.Limit(httpserve.Form, mux))
 }

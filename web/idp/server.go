@@ -18,6 +18,7 @@ import (
 
 	"github.com/usersvc/usersvc/web/idp/keys"
 	"github.com/usersvc/usersvc/web/idp/outbox"
+	"github.com/usersvc/usersvc/web/idp/srp"
 	"github.com/usersvc/usersvc/web/idp/users"
 	"github.com/usersvc/usersvc/web/loopback"
 )
@@ -52,6 +53,16 @@ type Server struct {
 	discovery []byte // rendered once: it never changes while running
 
 	adminPassword string // generated at start-up, if one was
+
+	// Cognito's JSON API (cognito_*.go).
+	api             map[string]operation
+	accessKeyID     string
+	secretAccessKey string
+	challenges      *challenges
+	verified        *tokenCache
+	srp             *srp.Server
+	srpKey          []byte
+	verifySignature func(r *http.Request, body []byte) error
 
 	mu       sync.Mutex
 	sessions map[[32]byte]session
@@ -194,7 +205,10 @@ func New(cfg Config) (*Server, error) {
 	if cost == (users.Cost{}) {
 		cost = users.DefaultCost
 	}
-	if s.users, err = users.Open(dir, cost, s.now); err != nil {
+	if err := s.loadCredentials(cfg, dir); err != nil {
+		return nil, err
+	}
+	if s.users, err = users.Open(dir, cost, s.now, s.userOptions()...); err != nil {
 		return nil, err
 	}
 	s.outbox = outbox.New(filepath.Join(cfg.DataDir, "outbox"), "no-reply@"+u.Hostname(), s.log, s.now)
@@ -207,6 +221,9 @@ func New(cfg Config) (*Server, error) {
 		s.adminPassword = generated
 		s.log.Info("admin account ready", "email", admin.Email, "sub", admin.Sub, "group", users.AdminGroup)
 	}
+	s.challenges = newChallenges()
+	s.verified = newTokenCache()
+	s.api = s.apiOperations()
 	s.handler = s.routes()
 	return s, nil
 }

@@ -277,3 +277,16 @@ func (s *Store) InGroup(ctx context.Context, group string, limit int, token stri
 		token = next
 	}
 }
+
+// Count returns the number of accounts.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		n = tx.Bucket(bucketUsers).Stats().KeyN
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,266 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/usersvc/usersvc/web/idp/users"
+)
+
+// InitiateAuth and RespondToAuthChallenge, and their Admin forms: the
+// JSON API's sign-in flows.
+
+type initiateAuthIn struct {
+	analytics
+	AuthFlow       string
+	ClientId       string
+	AuthParameters map[string]string
+	Session        string
+}
+
+type adminInitiateAuthIn struct {
+	initiateAuthIn
+	UserPoolId  string
+	ContextData json.RawMessage
+}
+
+type respondIn struct {
+	analytics
+	ChallengeName      string
+	ClientId           string
+	ChallengeResponses map[string]string
+	Session            string
+}
+
+type adminRespondIn struct {
+	respondIn
+	UserPoolId  string
+	ContextData json.RawMessage
+}
+
+// flowNames maps an AuthFlow to the ExplicitAuthFlows entry allowing it.
+var flowNames = map[string]string{
+	"USER_SRP_AUTH":            FlowUserSRP,
+	"USER_PASSWORD_AUTH":       FlowUserPassword,
+	"REFRESH_TOKEN_AUTH":       FlowRefreshToken,
+	"REFRESH_TOKEN":            FlowRefreshToken,
+	"ADMIN_USER_PASSWORD_AUTH": FlowAdminPassword,
+	"ADMIN_NO_SRP_AUTH":        FlowAdminPassword,
+}
+
+func (s *Server) apiInitiateAuth(ctx context.Context, in *initiateAuthIn) (any, error) {
+	return s.initiateAuth(ctx, in, false)
+}
+
+func (s *Server) apiAdminInitiateAuth(ctx context.Context, in *adminInitiateAuthIn) (any, error) {
+	if err := s.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	return s.initiateAuth(ctx, &in.initiateAuthIn, true)
+}
+
+func (s *Server) initiateAuth(ctx context.Context, in *initiateAuthIn, admin bool) (any, error) {
+	if err := required("AuthFlow", in.AuthFlow); err != nil {
+		return nil, err
+	}
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	allowing, known := flowNames[in.AuthFlow]
+	adminFlow := in.AuthFlow == "ADMIN_USER_PASSWORD_AUTH" || in.AuthFlow == "ADMIN_NO_SRP_AUTH"
+	if !known || adminFlow != admin && allowing != FlowRefreshToken {
+		return nil, apiErr(excInvalidParameter, "Initiate Auth method not supported.")
+	}
+	if !c.allows(allowing) {
+		return nil, apiErr(excInvalidParameter, "%s flow not enabled for this client", in.AuthFlow)
+	}
+	p := in.AuthParameters
+	switch allowing {
+	case FlowRefreshToken:
+		if err := required("AuthParameters.REFRESH_TOKEN", p["REFRESH_TOKEN"]); err != nil {
+			return nil, err
+		}
+		res, u, err := s.refreshTokens(ctx, c, p["REFRESH_TOKEN"])
+		if err != nil {
+			return nil, err
+		}
+		if err := checkSecretHash(c, p["SECRET_HASH"], u.Sub, u.Email, p["USERNAME"]); err != nil {
+			return nil, err
+		}
+		return signInResult{AuthenticationResult: res, ChallengeParameters: map[string]string{}}, nil
+	case FlowUserSRP:
+		return s.startSRP(ctx, c, p)
+	}
+	// USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH.
+	name := p["USERNAME"]
+	if err := required("USERNAME", name); err != nil {
+		return nil, err
+	}
+	if err := required("PASSWORD", p["PASSWORD"]); err != nil {
+		return nil, err
+	}
+	if err := checkSecretHash(c, p["SECRET_HASH"], name); err != nil {
+		return nil, err
+	}
+	u, err := s.checkPasswordAPI(ctx, c, name, p["PASSWORD"])
+	if err != nil {
+		return nil, err
+	}
+	return s.signedIn(ctx, c, u, admin)
+}
+
+// checkPasswordAPI checks a username and password under the Hosted UI's
+// lockout, and answers in Cognito's words.
+func (s *Server) checkPasswordAPI(ctx context.Context, c *client, name, password string) (users.User, error) {
+	lk := lockoutKey(name)
+	if ok, _ := s.lockout.begin(lk); !ok {
+		return users.User{}, apiErr(excNotAuthorized, "Password attempts exceeded")
+	}
+	u, err := s.users.Lookup(ctx, name)
+	if errors.Is(err, users.ErrNotFound) {
+		// The same hashing work as for an account, then the answer.
+		s.users.CheckPasswordOf(ctx, "", password)
+		if !c.preventsExistenceErrors() {
+			return users.User{}, apiErr(excUserNotFound, "User does not exist.")
+		}
+	} else if err == nil {
+		var ok bool
+		if ok, err = s.users.CheckPasswordOf(ctx, u.Sub, password); err == nil && !ok {
+			err = users.ErrBadCredentials
+		}
+	}
+	if errors.Is(err, users.ErrBadCredentials) || errors.Is(err, users.ErrNotFound) {
+		if locked, _ := s.lockout.locked(lk); locked {
+			return users.User{}, apiErr(excNotAuthorized, "Password attempts exceeded")
+		}
+		return users.User{}, apiErr(excNotAuthorized, "Incorrect username or password.")
+	}
+	if err != nil {
+		return users.User{}, err
+	}
+	s.lockout.succeed(lk)
+	return u, nil
+}
+
+// signedIn is what a sign-in with the right password gets, by the
+// account's state: tokens, a NEW_PASSWORD_REQUIRED challenge, or a refusal.
+func (s *Server) signedIn(ctx context.Context, c *client, u users.User, admin bool) (any, error) {
+	switch {
+	case u.Disabled:
+		return nil, apiErr(excNotAuthorized, "User is disabled.")
+	case u.Status == users.Unconfirmed:
+		return nil, apiErr(excUserNotConfirmed, "User is not confirmed.")
+	case u.Status == users.ResetRequired:
+		return nil, apiErr(excPasswordReset, "Password reset required for the user")
+	case u.Status == users.ForceChangePassword:
+		handle := s.challenges.add(&challenge{
+			name: "NEW_PASSWORD_REQUIRED", sub: u.Sub, clientID: c.ClientId, admin: admin,
+			expires: s.now().Add(challengeTTL),
+		}, s.now())
+		if handle == "" {
+			return nil, apiErr(excTooManyRequests, "Too many sign-ins in progress; try again shortly.")
+		}
+		attrs := map[string]string{"email": u.Email, "email_verified": boolString(u.EmailVerified)}
+		for k, v := range u.Attributes {
+			attrs[k] = v
+		}
+		ab, _ := json.Marshal(attrs)
+		return signInResult{ChallengeName: "NEW_PASSWORD_REQUIRED", Session: handle, ChallengeParameters: map[string]string{
+			"USER_ID_FOR_SRP": u.Sub, "requiredAttributes": "[]", "userAttributes": string(ab),
+		}}, nil
+	}
+	res, err := s.issueTokens(ctx, c, u)
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "signed in", "sub", u.Sub, "client_id", c.ClientId, "via", "api")
+	return signInResult{AuthenticationResult: res, ChallengeParameters: map[string]string{}}, nil
+}
+
+func (s *Server) apiRespondToAuthChallenge(ctx context.Context, in *respondIn) (any, error) {
+	return s.respond(ctx, in, false)
+}
+
+func (s *Server) apiAdminRespondToAuthChallenge(ctx context.Context, in *adminRespondIn) (any, error) {
+	if err := s.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	return s.respond(ctx, &in.respondIn, true)
+}
+
+func (s *Server) respond(ctx context.Context, in *respondIn, admin bool) (any, error) {
+	if err := required("ChallengeName", in.ChallengeName); err != nil {
+		return nil, err
+	}
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	r := in.ChallengeResponses
+	if err := required("ChallengeResponses.USERNAME", r["USERNAME"]); err != nil {
+		return nil, err
+	}
+	if err := checkSecretHash(c, r["SECRET_HASH"], r["USERNAME"]); err != nil {
+		return nil, err
+	}
+	switch in.ChallengeName {
+	case "PASSWORD_VERIFIER":
+		return s.finishSRP(ctx, c, r)
+	case "NEW_PASSWORD_REQUIRED":
+	default:
+		return nil, apiErr(excInvalidParameter, "Unsupported challenge %s", truncate(in.ChallengeName, 64))
+	}
+	ch, ok := s.challenges.take(in.Session, s.now())
+	if !ok || ch.name != "NEW_PASSWORD_REQUIRED" || ch.clientID != c.ClientId || ch.admin != admin {
+		return nil, apiErr(excNotAuthorized, "Invalid session for the user, session is expired.")
+	}
+	u, err := s.users.Lookup(ctx, r["USERNAME"])
+	if err != nil || u.Sub != ch.sub {
+		return nil, apiErr(excNotAuthorized, "Invalid session for the user.")
+	}
+	if err := required("ChallengeResponses.NEW_PASSWORD", r["NEW_PASSWORD"]); err != nil {
+		return nil, err
+	}
+	if err := passwordPolicy(r["NEW_PASSWORD"]); err != nil {
+		return nil, err
+	}
+	if u.Status != users.ForceChangePassword {
+		return nil, apiErr(excNotAuthorized, "Invalid session for the user.")
+	}
+	attrs := map[string]string{}
+	for k, v := range r {
+		if n, ok := cutPrefix(k, "userAttributes."); ok {
+			attrs[n] = v
+		}
+	}
+	if len(attrs) > 0 {
+		list := make([]attribute, 0, len(attrs))
+		for k, v := range attrs {
+			list = append(list, attribute{k, v})
+		}
+		m, err := userAttributes(list, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.updateAttributes(ctx, u.Sub, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.users.SetPassword(ctx, u.Sub, r["NEW_PASSWORD"], users.Confirmed); err != nil {
+		return nil, err
+	}
+	s.endAccountSessions(ctx, u.Sub)
+	if u, err = s.users.Get(ctx, u.Sub); err != nil {
+		return nil, err
+	}
+	return s.signedIn(ctx, c, u, admin)
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return "", false
+}

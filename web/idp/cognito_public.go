@@ -1,0 +1,571 @@
+package idp
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/usersvc/usersvc/web/idp/users"
+)
+
+// The JSON API's operations for users of an app client (no AWS
+// credentials): sign-up, sign-in, codes, and what an access token allows.
+
+// attribute is Cognito's AttributeType.
+type attribute struct {
+	Name  string `json:"Name"`
+	Value string `json:"Value"`
+}
+
+// codeDelivery is Cognito's CodeDeliveryDetailsType.
+type codeDelivery struct {
+	AttributeName  string `json:"AttributeName"`
+	DeliveryMedium string `json:"DeliveryMedium"`
+	Destination    string `json:"Destination"`
+}
+
+// The members SDKs send that the provider accepts and ignores.
+type (
+	analytics struct {
+		AnalyticsMetadata json.RawMessage `json:"AnalyticsMetadata,omitempty"`
+		UserContextData   json.RawMessage `json:"UserContextData,omitempty"`
+		ClientMetadata    map[string]string
+	}
+)
+
+// emailDelivery says where a code went, masked as Cognito masks it.
+func emailDelivery(email string) *codeDelivery {
+	return &codeDelivery{AttributeName: "email", DeliveryMedium: "EMAIL", Destination: maskEmail(email)}
+}
+
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" || domain == "" {
+		return "***"
+	}
+	return local[:1] + "***@" + domain[:1] + "***"
+}
+
+// apiClient returns the app client a public operation names.
+func (s *Server) apiClient(id string) (*client, error) {
+	if err := required("ClientId", id); err != nil {
+		return nil, err
+	}
+	c, ok := s.client(id)
+	if !ok {
+		return nil, apiErr(excResourceNotFound, "User pool client %s does not exist.", truncate(id, 128))
+	}
+	return c, nil
+}
+
+// checkSecretHash checks SECRET_HASH as Cognito does for a client with a
+// secret: Base64(HMAC-SHA256(secret, username + client id)), for any of the
+// names the caller may have used (what it typed, or the username).
+func checkSecretHash(c *client, hash string, names ...string) error {
+	if c.Public() {
+		return nil
+	}
+	if hash == "" {
+		return apiErr(excNotAuthorized, "Client %s is configured with secret but SECRET_HASH was not received", c.ClientId)
+	}
+	got, err := base64.StdEncoding.DecodeString(hash)
+	match := 0
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		m := hmac.New(sha256.New, []byte(c.ClientSecret))
+		m.Write([]byte(n + c.ClientId))
+		if err == nil && hmac.Equal(m.Sum(nil), got) {
+			match = 1
+		}
+	}
+	if match != 1 {
+		return apiErr(excNotAuthorized, "Unable to verify secret hash for client %s", c.ClientId)
+	}
+	return nil
+}
+
+// passwordPolicy refuses a password the pool's policy refuses.
+func passwordPolicy(p string) error {
+	if problems := users.CheckPassword(p); len(problems) > 0 {
+		return apiErr(excInvalidPassword, "Password did not conform with policy: %s", problems[0])
+	}
+	return nil
+}
+
+// userAttributes turns a request's attributes into a map, refusing what a
+// user (admin false) or an administrator may not write.
+func userAttributes(list []attribute, admin bool) (map[string]string, error) {
+	m := map[string]string{}
+	for _, a := range list {
+		if a.Name == "" || len(a.Name) > 32 || len(a.Value) > 2048 {
+			return nil, apiErr(excInvalidParameter, "Invalid user attribute name or value.")
+		}
+		switch {
+		case a.Name == "sub":
+			return nil, apiErr(excInvalidParameter, "Cannot modify the non-mutable attribute sub")
+		case a.Name == "email_verified" && !admin:
+			return nil, apiErr(excNotAuthorized, "A client attempted to write unauthorized attribute")
+		case strings.HasPrefix(a.Name, "custom:"), standardAttributes[a.Name]:
+		default:
+			return nil, apiErr(excInvalidParameter, "Attribute does not exist in the schema.")
+		}
+		m[a.Name] = a.Value
+	}
+	return m, nil
+}
+
+// standardAttributes are the OpenID Connect attributes Cognito knows.
+var standardAttributes = map[string]bool{
+	"address": true, "birthdate": true, "email": true, "email_verified": true, "family_name": true,
+	"gender": true, "given_name": true, "locale": true, "middle_name": true, "name": true,
+	"nickname": true, "phone_number": true, "phone_number_verified": true, "picture": true,
+	"preferred_username": true, "profile": true, "updated_at": true, "website": true, "zoneinfo": true,
+}
+
+// attributeList is an account's attributes as Cognito lists them.
+func attributeList(u users.User, only []string) []attribute {
+	all := []attribute{{"sub", u.Sub}, {"email", u.Email}, {"email_verified", boolString(u.EmailVerified)}}
+	for n, v := range u.Attributes {
+		all = append(all, attribute{n, v})
+	}
+	if only == nil {
+		return all
+	}
+	var out []attribute
+	for _, a := range all {
+		for _, o := range only {
+			if a.Name == o {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// ---- SignUp, ConfirmSignUp, ResendConfirmationCode
+
+type signUpIn struct {
+	analytics
+	ClientId       string
+	Username       string
+	Password       string
+	SecretHash     string
+	UserAttributes []attribute
+	ValidationData []attribute
+}
+
+func (s *Server) apiSignUp(ctx context.Context, in *signUpIn) (any, error) {
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ n, v string }{{"Username", in.Username}, {"Password", in.Password}} {
+		if err := required(f.n, f.v); err != nil {
+			return nil, err
+		}
+	}
+	if err := maxLen("Username", in.Username, 128); err != nil {
+		return nil, err
+	}
+	if err := checkSecretHash(c, in.SecretHash, in.Username); err != nil {
+		return nil, err
+	}
+	email, err := users.NormalizeEmail(in.Username)
+	if err != nil {
+		return nil, apiErr(excInvalidParameter, "Username should be an email.")
+	}
+	attrs, err := userAttributes(in.UserAttributes, false)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := attrs["email"]; ok {
+		if ne, err := users.NormalizeEmail(e); err != nil || ne != email {
+			return nil, apiErr(excInvalidParameter, "The email attribute must be the username.")
+		}
+		delete(attrs, "email")
+	}
+	if len(attrs) == 0 {
+		attrs = nil
+	}
+	if err := passwordPolicy(in.Password); err != nil {
+		return nil, err
+	}
+	u, err := s.users.SignUp(ctx, email, in.Password, attrs)
+	if errors.Is(err, users.ErrExists) || errors.Is(err, users.ErrPending) {
+		return nil, apiErr(excUsernameExists, "An account with the given email already exists.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "signed up", "sub", u.Sub, "client_id", c.ClientId, "via", "api")
+	if err := s.sendConfirmation(requestWith(ctx), u, c.ClientId); err != nil {
+		return nil, err
+	}
+	return map[string]any{"UserConfirmed": false, "UserSub": u.Sub, "CodeDeliveryDetails": emailDelivery(u.Email)}, nil
+}
+
+// requestWith wraps a context for the Hosted UI's helpers that take a
+// request only for its context.
+func requestWith(ctx context.Context) *http.Request {
+	r, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
+	return r
+}
+
+type confirmSignUpIn struct {
+	analytics
+	ClientId           string
+	Username           string
+	ConfirmationCode   string
+	SecretHash         string
+	ForceAliasCreation bool
+	Session            string
+}
+
+func (s *Server) apiConfirmSignUp(ctx context.Context, in *confirmSignUpIn) (any, error) {
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ n, v string }{{"Username", in.Username}, {"ConfirmationCode", in.ConfirmationCode}} {
+		if err := required(f.n, f.v); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkSecretHash(c, in.SecretHash, in.Username); err != nil {
+		return nil, err
+	}
+	name := lockoutKey(in.Username)
+	if ok, _ := s.lockout.begin(name); !ok {
+		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
+	}
+	u, err := s.users.Lookup(ctx, in.Username)
+	if errors.Is(err, users.ErrNotFound) {
+		if c.preventsExistenceErrors() {
+			return nil, apiErr(excCodeMismatch, "Invalid verification code provided, please try again.")
+		}
+		return nil, apiErr(excUserNotFound, "User does not exist.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != users.Unconfirmed {
+		s.lockout.succeed(name)
+		return nil, apiErr(excNotAuthorized, "User cannot be confirmed. Current status is %s", u.Status)
+	}
+	if err := s.codeError(s.users.ConfirmWithCode(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode))); err != nil {
+		return nil, err
+	}
+	s.lockout.succeed(name)
+	s.log.InfoContext(ctx, "email confirmed", "sub", u.Sub, "via", "api")
+	return struct{}{}, nil
+}
+
+// codeError maps a code's refusal to Cognito's exceptions.
+func (s *Server) codeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, users.ErrExpiredCode):
+		return apiErr(excExpiredCode, "Invalid code provided, please request a code again.")
+	case errors.Is(err, users.ErrBadCode), errors.Is(err, users.ErrNotFound):
+		return apiErr(excCodeMismatch, "Invalid verification code provided, please try again.")
+	}
+	return err
+}
+
+type resendIn struct {
+	analytics
+	ClientId   string
+	Username   string
+	SecretHash string
+}
+
+func (s *Server) apiResendConfirmationCode(ctx context.Context, in *resendIn) (any, error) {
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	if err := required("Username", in.Username); err != nil {
+		return nil, err
+	}
+	if err := checkSecretHash(c, in.SecretHash, in.Username); err != nil {
+		return nil, err
+	}
+	wait := s.pace.start(ctx, MinForgotTime)
+	defer wait()
+	u, err := s.users.Lookup(ctx, in.Username)
+	if errors.Is(err, users.ErrNotFound) {
+		if c.preventsExistenceErrors() {
+			return map[string]any{"CodeDeliveryDetails": emailDelivery(in.Username)}, nil
+		}
+		return nil, apiErr(excUserNotFound, "User does not exist.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != users.Unconfirmed {
+		return nil, apiErr(excInvalidParameter, "User is already confirmed.")
+	}
+	if err := s.sendConfirmation(requestWith(ctx), u, c.ClientId); err != nil {
+		return nil, err
+	}
+	return map[string]any{"CodeDeliveryDetails": emailDelivery(u.Email)}, nil
+}
+
+// ---- ForgotPassword, ConfirmForgotPassword
+
+type forgotIn struct {
+	analytics
+	ClientId   string
+	Username   string
+	SecretHash string
+}
+
+func (s *Server) apiForgotPassword(ctx context.Context, in *forgotIn) (any, error) {
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	if err := required("Username", in.Username); err != nil {
+		return nil, err
+	}
+	if err := checkSecretHash(c, in.SecretHash, in.Username); err != nil {
+		return nil, err
+	}
+	wait := s.pace.start(ctx, MinForgotTime)
+	defer wait()
+	u, err := s.users.Lookup(ctx, in.Username)
+	if errors.Is(err, users.ErrNotFound) {
+		if c.preventsExistenceErrors() {
+			return map[string]any{"CodeDeliveryDetails": emailDelivery(in.Username)}, nil
+		}
+		return nil, apiErr(excUserNotFound, "User does not exist.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, apiErr(excNotAuthorized, "User is disabled.")
+	}
+	if err := s.sendResetCode(requestWith(ctx), u.Email); err != nil {
+		return nil, err
+	}
+	return map[string]any{"CodeDeliveryDetails": emailDelivery(u.Email)}, nil
+}
+
+type confirmForgotIn struct {
+	analytics
+	ClientId         string
+	Username         string
+	ConfirmationCode string
+	Password         string
+	SecretHash       string
+}
+
+func (s *Server) apiConfirmForgotPassword(ctx context.Context, in *confirmForgotIn) (any, error) {
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ n, v string }{{"Username", in.Username}, {"ConfirmationCode", in.ConfirmationCode}, {"Password", in.Password}} {
+		if err := required(f.n, f.v); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkSecretHash(c, in.SecretHash, in.Username); err != nil {
+		return nil, err
+	}
+	if err := passwordPolicy(in.Password); err != nil {
+		return nil, err
+	}
+	// Wrong codes count toward the sign-in lockout, as on the Hosted UI.
+	name := lockoutKey(in.Username)
+	if ok, _ := s.lockout.begin(name); !ok {
+		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
+	}
+	wait := s.pace.start(ctx, MinResetTime)
+	u, err := s.users.Lookup(ctx, in.Username)
+	if err == nil {
+		err = s.users.ResetPassword(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode), in.Password)
+	}
+	wait()
+	if errors.Is(err, users.ErrNotFound) && !c.preventsExistenceErrors() {
+		return nil, apiErr(excUserNotFound, "User does not exist.")
+	}
+	if err := s.codeError(err); err != nil {
+		return nil, err
+	}
+	s.lockout.succeed(name)
+	s.endAccountSessions(ctx, u.Sub)
+	s.log.InfoContext(ctx, "password reset", "sub", u.Sub, "via", "api")
+	return struct{}{}, nil
+}
+
+// ---- Operations on the signed-in user's access token
+
+type accessTokenIn struct{ AccessToken string }
+
+func (s *Server) apiGetUser(ctx context.Context, in *accessTokenIn) (any, error) {
+	_, u, err := s.accessUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return getUserOut{Username: u.Sub, UserAttributes: attributeList(u, nil)}, nil
+}
+
+type getUserOut struct {
+	Username       string      `json:"Username"`
+	UserAttributes []attribute `json:"UserAttributes"`
+}
+
+type updateAttrsIn struct {
+	AccessToken    string
+	UserAttributes []attribute
+	ClientMetadata map[string]string
+}
+
+func (s *Server) apiUpdateUserAttributes(ctx context.Context, in *updateAttrsIn) (any, error) {
+	_, u, err := s.accessUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := userAttributes(in.UserAttributes, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.updateAttributes(ctx, u.Sub, attrs); err != nil {
+		return nil, err
+	}
+	return map[string]any{"CodeDeliveryDetailsList": []codeDelivery{}}, nil
+}
+
+// updateAttributes applies attribute changes, in Cognito's errors.
+func (s *Server) updateAttributes(ctx context.Context, sub string, attrs map[string]string) error {
+	_, err := s.users.UpdateAttributes(ctx, sub, attrs)
+	switch {
+	case errors.Is(err, users.ErrExists):
+		return apiErr(excAliasExists, "An account with the given email already exists.")
+	case errors.Is(err, users.ErrBadEmail):
+		return apiErr(excInvalidParameter, "Invalid email address format.")
+	case errors.Is(err, users.ErrBadAttribute):
+		return apiErr(excInvalidParameter, "%s", strings.TrimPrefix(err.Error(), "update attributes of "+sub+": "))
+	case errors.Is(err, users.ErrNotFound):
+		return apiErr(excUserNotFound, "User does not exist.")
+	}
+	return err
+}
+
+type changePasswordIn struct {
+	AccessToken      string
+	PreviousPassword string
+	ProposedPassword string
+}
+
+func (s *Server) apiChangePassword(ctx context.Context, in *changePasswordIn) (any, error) {
+	for _, f := range []struct{ n, v string }{{"PreviousPassword", in.PreviousPassword}, {"ProposedPassword", in.ProposedPassword}} {
+		if err := required(f.n, f.v); err != nil {
+			return nil, err
+		}
+	}
+	_, u, err := s.accessUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := passwordPolicy(in.ProposedPassword); err != nil {
+		return nil, err
+	}
+	name := lockoutKey(u.Email)
+	if ok, _ := s.lockout.begin(name); !ok {
+		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
+	}
+	err = s.users.ChangePassword(ctx, u.Sub, in.PreviousPassword, in.ProposedPassword)
+	if errors.Is(err, users.ErrBadCredentials) {
+		return nil, apiErr(excNotAuthorized, "Incorrect username or password.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.lockout.succeed(name)
+	s.endAccountSessions(ctx, u.Sub)
+	s.log.InfoContext(ctx, "password changed", "sub", u.Sub, "via", "api")
+	return struct{}{}, nil
+}
+
+func (s *Server) apiGlobalSignOut(ctx context.Context, in *accessTokenIn) (any, error) {
+	_, u, err := s.accessUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	s.endAccountSessions(ctx, u.Sub)
+	return struct{}{}, nil
+}
+
+func (s *Server) apiDeleteUser(ctx context.Context, in *accessTokenIn) (any, error) {
+	_, u, err := s.accessUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.deleteAccount(ctx, u.Sub)
+}
+
+func (s *Server) deleteAccount(ctx context.Context, sub string) error {
+	s.endAccountSessions(ctx, sub)
+	if err := s.users.Delete(ctx, sub); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "user deleted", "sub", sub)
+	return nil
+}
+
+type revokeTokenIn struct {
+	ClientId     string
+	Token        string
+	ClientSecret string
+}
+
+func (s *Server) apiRevokeToken(ctx context.Context, in *revokeTokenIn) (any, error) {
+	if err := required("Token", in.Token); err != nil {
+		return nil, err
+	}
+	c, err := s.apiClient(in.ClientId)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Public() {
+		want := sha256.Sum256([]byte(c.ClientSecret))
+		got := sha256.Sum256([]byte(in.ClientSecret))
+		if in.ClientSecret == "" || !hmac.Equal(want[:], got[:]) {
+			return nil, apiErr(excNotAuthorized, "Client secret is missing or incorrect.")
+		}
+	}
+	if strings.Count(in.Token, ".") == 2 {
+		return nil, apiErr(excUnsupportedToken, "Only refresh tokens can be revoked.")
+	}
+	ref, err := s.users.LookupRefresh(ctx, in.Token)
+	switch {
+	case errors.Is(err, users.ErrBadCode):
+		return struct{}{}, nil // unknown, expired or revoked: nothing left to do
+	case err != nil:
+		return nil, err
+	case ref.ClientID != c.ClientId:
+		return nil, apiErr(excNotAuthorized, "The token was not issued to this client.")
+	}
+	if err := s.users.RevokeFamily(ctx, ref.OriginJTI, ref.Expires); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
