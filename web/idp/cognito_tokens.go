@@ -25,7 +25,7 @@ type authResult struct {
 
 // signInResult is InitiateAuth's and RespondToAuthChallenge's answer.
 type signInResult struct {
-	AuthenticationResult *authResult      `json:"AuthenticationResult,omitempty"`
+	AuthenticationResult *authResult       `json:"AuthenticationResult,omitempty"`
 	ChallengeName        string            `json:"ChallengeName,omitempty"`
 	ChallengeParameters  map[string]string `json:"ChallengeParameters"`
 	Session              string            `json:"Session,omitempty"`
