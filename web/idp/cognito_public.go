@@ -549,7 +549,7 @@ func (s *Server) apiRevokeToken(ctx context.Context, in *revokeTokenIn) (any, er
 		want := sha256.Sum256([]byte(c.ClientSecret))
 		got := sha256.Sum256([]byte(in.ClientSecret))
 		if in.ClientSecret == "" || !hmac.Equal(want[:], got[:]) {
-			return nil, apiErr(excNotAuthorized, "Client secret is missing or incorrect.")
+			return nil, apiErr("UnauthorizedException", "Client secret is missing or incorrect.")
 		}
 	}
 	if strings.Count(in.Token, ".") == 2 {
@@ -562,7 +562,7 @@ func (s *Server) apiRevokeToken(ctx context.Context, in *revokeTokenIn) (any, er
 	case err != nil:
 		return nil, err
 	case ref.ClientID != c.ClientId:
-		return nil, apiErr(excNotAuthorized, "The token was not issued to this client.")
+		return nil, apiErr("UnauthorizedException", "The token was not issued to this client.")
 	}
 	if err := s.users.RevokeFamily(ctx, ref.OriginJTI, ref.Expires); err != nil {
 		return nil, err
