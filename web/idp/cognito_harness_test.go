@@ -25,10 +25,10 @@ import (
 // at the provider on httptest, as an application would.
 
 const (
-	apiKeyID   = "AKIDLOCALTEST"
-	apiSecret  = "local/secret+access+key/for+tests/0123456"
-	apiPool    = "us-east-1_TestPool"
-	apiConfSec = "conf-secret"
+	apiKeyID    = "AKIDLOCALTEST"
+	apiSecret   = "local/secret+access+key/for+tests/0123456"
+	apiPool     = "us-east-1_TestPool"
+	apiConfSec  = "conf-secret"
 	callbackURL = "http://localhost:8080/auth/callback"
 )
 

@@ -156,7 +156,9 @@ func TestAPISignUpErrors(t *testing.T) {
 	}))
 	wantAPIError[*types.NotAuthorizedException](t, "confidential client without SECRET_HASH", su(func(in *cip.SignUpInput) { in.ClientId = aws.String("conf") }))
 	wantAPIError[*types.ResourceNotFoundException](t, "unknown client", su(func(in *cip.SignUpInput) { in.ClientId = aws.String("nope") }))
-	if err := su(func(in *cip.SignUpInput) { in.ClientId, in.SecretHash = aws.String("conf"), secretHash("new@example.com") }); err != nil {
+	if err := su(func(in *cip.SignUpInput) {
+		in.ClientId, in.SecretHash = aws.String("conf"), secretHash("new@example.com")
+	}); err != nil {
 		t.Fatalf("confidential client with SECRET_HASH: %v", err)
 	}
 	// Pending: a second sign-up of the unconfirmed address is refused and
