@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -58,12 +59,19 @@ func apiClients() []Client {
 	}
 }
 
-func newAPIEnv(t testing.TB) *apiEnv {
+func newAPIEnv(t testing.TB) *apiEnv { return newAPIEnvWith(t, nil) }
+
+// newAPIEnvWith is newAPIEnv with a hook that fills the user store (in
+// <dir>/idp) before the provider opens it.
+func newAPIEnvWith(t testing.TB, fill func(dir string)) *apiEnv {
 	t.Helper()
 	e := &apiEnv{t: t, clock: &clock{t: time.Now().Truncate(time.Second)}, pool: aws.String(apiPool)}
 	ts := httptest.NewUnstartedServer(nil)
 	dir := t.TempDir()
 	seedKeys(t, dir)
+	if fill != nil {
+		fill(filepath.Join(dir, "idp"))
+	}
 	srv, err := New(Config{
 		URL: "http://" + ts.Listener.Addr().String(), PoolID: apiPool, DataDir: dir, Clients: apiClients(),
 		AdminEmail: adminEmail, AdminPassword: adminPass, Outbox: true,

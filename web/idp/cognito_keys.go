@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/usersvc/usersvc/web/idp/sigv4"
 	"github.com/usersvc/usersvc/web/idp/srp"
 )
 
@@ -60,8 +61,8 @@ func (s *Server) loadCredentials(cfg Config, dir string) error {
 	if s.srp, err = srp.NewServer(s.srpKey, srp.Options{Now: s.now, TTL: challengeTTL}); err != nil {
 		return err
 	}
-	s.verifySignature = s.sigV4Verifier()
-	return nil
+	s.verifySignature, err = s.sigV4Verifier()
+	return err
 }
 
 // loadOrCreateSecret reads a one-line secret from path, or writes a new
@@ -103,12 +104,23 @@ func (s *Server) checkSignature(r *http.Request, body []byte) error {
 	return s.verifySignature(r, body)
 }
 
-// sigV4Verifier returns the admin operations' signature check.
-func (s *Server) sigV4Verifier() func(*http.Request, []byte) error {
-	return func(r *http.Request, body []byte) error {
-		if r.Header.Get("Authorization") == "" {
-			return &apiError{Type: excMissingAuthToken, Message: "Missing Authentication Token", Status: http.StatusBadRequest}
-		}
-		return apiErr(excUnrecognizedClient, "The security token included in the request is invalid.")
+// sigV4Verifier returns the admin operations' signature check: SigV4 for
+// service cognito-idp in the pool's region, with the provider's key pair,
+// X-Amz-Date within five minutes of the provider's clock.
+func (s *Server) sigV4Verifier() (func(*http.Request, []byte) error, error) {
+	region, _, _ := strings.Cut(s.poolID, "_")
+	v, err := sigv4.New(sigv4.Credentials{AccessKeyID: s.accessKeyID, SecretAccessKey: s.secretAccessKey},
+		sigv4.Options{Now: s.now, Region: region})
+	if err != nil {
+		return nil, fmt.Errorf("admin API credentials: %w", err)
 	}
+	return func(r *http.Request, body []byte) error {
+		var e *sigv4.Error
+		if err := v.Verify(r, body); errors.As(err, &e) {
+			return &apiError{Type: e.Type, Message: e.Message, Status: e.Status}
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}, nil
 }
