@@ -116,4 +116,3 @@ func TestFilterParser(t *testing.T) {
 		}
 	}
 }
-
