@@ -1,11 +1,14 @@
 package idp
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -99,7 +102,7 @@ func newAPIEnvWith(t testing.TB, fill func(dir string)) *apiEnv {
 func (e *apiEnv) client(creds aws.CredentialsProvider) *cip.Client {
 	return cip.New(cip.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(e.ts.URL), Credentials: creds,
-		HTTPClient: e.ts.Client(), RetryMaxAttempts: 1,
+		HTTPClient: &http.Client{Transport: bufferedBodies{&http.Transport{}}}, RetryMaxAttempts: 1,
 	})
 }
 
@@ -194,4 +197,25 @@ func wantCode(t testing.TB, what string, err error, code string) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != code {
 		t.Fatalf("%s: error %v, want %s", what, err, code)
 	}
+}
+
+// bufferedBodies hands the transport a copy of each request body that
+// ignores Close. The SDK closes a request's body once it has the response,
+// and net/http's transport may still be reading it then (to check there is
+// nothing past Content-Length): the read fails, the transport closes the
+// connection, and the response body still being decoded is lost. Seen
+// here under load as "use of closed network connection" in ListUsers.
+type bufferedBodies struct{ http.RoundTripper }
+
+func (t bufferedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return t.RoundTripper.RoundTrip(req)
 }

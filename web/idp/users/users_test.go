@@ -14,7 +14,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func open(t *testing.T) (*Store, *clock) {
+func open(t testing.TB) (*Store, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s, err := Open(t.TempDir(), TestCost, c.now)
