@@ -27,6 +27,56 @@
 // The token, revocation and userInfo endpoints allow any origin (CORS):
 // they read no cookies.
 //
+// # Cognito's JSON API
+//
+//	POST /   AWS JSON 1.1, X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>
+//
+// on the same origin, as cognito-idp.<region>.amazonaws.com serves it, so
+// AWS SDKs, the AWS CLI and amazon-cognito-identity-js work against it with
+// only the endpoint changed (AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER,
+// --endpoint-url, or the library's endpoint option). One account store
+// serves the API and the Hosted UI, and the API's tokens are the Hosted
+// UI's (same keys, claims, lifetimes and revocation); access tokens from
+// the API's sign-in flows have the scope aws.cognito.signin.user.admin,
+// which GetUser, UpdateUserAttributes, ChangePassword, GlobalSignOut and
+// DeleteUser require.
+//
+// For users of an app client (no AWS credentials; SECRET_HASH required
+// when the client has a secret): SignUp, ConfirmSignUp,
+// ResendConfirmationCode, InitiateAuth (USER_PASSWORD_AUTH, USER_SRP_AUTH,
+// REFRESH_TOKEN_AUTH), RespondToAuthChallenge (PASSWORD_VERIFIER,
+// NEW_PASSWORD_REQUIRED), ForgotPassword, ConfirmForgotPassword, GetUser,
+// UpdateUserAttributes, ChangePassword, GlobalSignOut, RevokeToken,
+// DeleteUser. A client's ExplicitAuthFlows (Cognito's default when absent:
+// SRP and refresh) and PreventUserExistenceErrors (ENABLED unless
+// "LEGACY") come from its -clients entry; DevClient allows SRP and refresh.
+//
+// For administrators, signed with AWS Signature Version 4 (service
+// cognito-idp, the pool's region) by the provider's key pair
+// (Server.Credentials: Config.AccessKeyID, default "local", and
+// Config.SecretAccessKey, else a secret generated at the first start and
+// kept in <DataDir>/idp/secret-access-key, mode 0600): AdminCreateUser,
+// AdminGetUser, AdminDeleteUser, AdminDisableUser, AdminEnableUser,
+// AdminConfirmSignUp, AdminSetUserPassword, AdminResetUserPassword,
+// AdminUpdateUserAttributes, AdminInitiateAuth, AdminRespondToAuthChallenge,
+// AdminUserGlobalSignOut, AdminAddUserToGroup, AdminRemoveUserFromGroup,
+// AdminListGroupsForUser, ListUsers (Filter with = and ^= on username,
+// email, phone_number, name, given_name, family_name, preferred_username,
+// cognito:user_status, status and sub; AttributesToGet, Limit up to 60,
+// PaginationToken), ListUsersInGroup, ListGroups, GetGroup,
+// DescribeUserPool, DescribeUserPoolClient, ListUserPoolClients. An
+// unsigned call gets MissingAuthenticationTokenException, an unknown key id
+// UnrecognizedClientException, a bad signature or an X-Amz-Date more than
+// five minutes off InvalidSignatureException; none changes anything.
+//
+// Errors are HTTP 400 with {"__type": "<Name>Exception", "message": ...}
+// and x-amzn-ErrorType, under Cognito's exception names, so SDKs raise
+// their typed errors; every answer has x-amzn-RequestId. An unknown or
+// missing X-Amz-Target is UnknownOperationException; malformed JSON, a
+// member the operation does not have or a value of the wrong type is
+// SerializationException; a missing member is InvalidParameterException; a
+// body over MaxAPIBody is InvalidParameterException with status 413.
+//
 // # Use in-process
 //
 //	srv, err := idp.New(idp.Config{
@@ -59,11 +109,13 @@
 // <DataDir>/idp/keys.json holds the RS256 keys (mode 0600): one for ID
 // tokens, one for access tokens. RotateKeys replaces them and keeps the old
 // ones published until every token they signed has expired.
-// <DataDir>/idp/users.db (bbolt) holds accounts (argon2id hashes) and
-// one-time codes; <DataDir>/idp/tokens.db the refresh tokens and revocations
+// <DataDir>/idp/users.db (bbolt) holds accounts (argon2id hashes and SRP
+// verifiers, never a password), groups and one-time codes; <DataDir>/idp/tokens.db the refresh tokens and revocations
 // (digests only, written without fsync: see users.Open). Provider sessions and
 // authorization codes live in memory: a restart signs browsers out of the
-// provider, not out of the applications.
+// provider, not out of the applications <DataDir>/idp/secret-access-key
+// and srp.key (0600) are the admin API's secret (when not configured) and
+// the key behind SRP's answers for unknown users.
 //
 // # Limits
 //
@@ -90,19 +142,48 @@
 // PKCE is required of every client (Cognito makes it optional); /logout
 // with redirect_uri does not ask for it, the sign-in page it leads to does.
 // Sign-up never says that an address is taken: the owner of a confirmed
-// account gets a mail instead. Signing up again with an address that was
-// never confirmed gives the pending account the new password and mails a
-// new link; earlier links (and codes) are bound to the password they were
-// sent for and stop working, so whoever registered someone else's address
-// first cannot have their password confirmed by the owner. The sign-in
+// account gets a mail instead. A second sign-up of an address that was
+// never confirmed changes nothing (the API answers UsernameExistsException,
+// as Cognito does; the Hosted UI its usual page) and mails no link: the
+// address gets a notice instead. So the link mailed for the first sign-up
+// only ever confirms the password chosen at that sign-up, and no later
+// registrant can have the owner's click confirm theirs. An owner who did
+// not register the pending account (or forgot its password) claims the
+// address with "Forgot your password?" (ForgotPassword), which Cognito
+// refuses for unconfirmed accounts and this provider allows: the mailed
+// code proves the mailbox, sets the password its owner types, confirms the
+// account and kills every earlier link. A password reset or change (by
+// code, ChangePassword, NEW_PASSWORD_REQUIRED or an administrator) ends the
+// account's refresh-token families, the access tokens minted in them and
+// its Hosted UI sessions; Cognito's ChangePassword leaves other sessions
+// alone. Disabling an account does the same, as Cognito's does. The sign-in
 // page mails nothing: an unconfirmed account's right password gets "User
 // is not confirmed". The forgot-password, sign-up and reset forms answer
 // no sooner than a fixed minimum time (MinForgotTime, ...), so timing does
-// not tell whether an account exists. At most MaxCodesPerSession
+// not tell whether an account exists; so do the API's ForgotPassword,
+// ResendConfirmationCode and ConfirmForgotPassword. At most MaxCodesPerSession
 // authorization codes per provider session and MaxCodes in all are held;
 // past the total the client gets error=temporarily_unavailable. HTTP Basic
 // client credentials are accepted form-encoded (RFC 6749) or raw (curl -u).
 // Lockout counts failures per sign-in name whether or not an account has
-// it. Only the code flow exists (no implicit grant, no client
-// credentials).
+// it, on the Hosted UI and the API alike (wrong passwords, SRP claims,
+// confirmation and reset codes). Only the code flow exists (no implicit
+// grant, no client credentials).
+//
+// The JSON API has one pool (UserPoolId must be the provider's), signs in
+// by email (the username is the sub, as in a Cognito pool whose username
+// attribute is email; either names the account), verifies email only
+// (no SMS, no MFA, no devices, no custom auth or Lambda triggers), and
+// does not verify a changed email (it becomes unverified). Refusing a
+// member an operation does not have is stricter than Cognito. ListUsers
+// pages in email order for email filters and sub order otherwise; the
+// token is opaque and bound to the filter's index. Groups other than
+// "admins" exist only if created in the store (there is no CreateGroup
+// operation). SRP secret blocks are sealed per process: a restart between
+// InitiateAuth and RespondToAuthChallenge fails that sign-in. Accounts
+// whose password was set before SRP existed sign in by SRP only after the
+// password next changes. The Hosted UI's sign-in page shows "Change
+// password" to an account with a temporary password (Cognito's
+// FORCE_CHANGE_PASSWORD) and refuses disabled accounts and those whose
+// password an administrator reset.
 package idp
