@@ -78,7 +78,7 @@ func newAPIEnvWith(t testing.TB, fill func(dir string)) *apiEnv {
 	srv, err := New(Config{
 		URL: "http://" + ts.Listener.Addr().String(), PoolID: apiPool, DataDir: dir, Clients: apiClients(),
 		AdminEmail: adminEmail, AdminPassword: adminPass, Outbox: true,
-		Clock: e.clock.Now, PasswordCost: users.TestCost,
+		Now: e.clock.Now, PasswordCost: users.TestCost,
 		AccessKeyID: apiKeyID, SecretAccessKey: apiSecret,
 	})
 	if err != nil {

@@ -315,7 +315,7 @@ func newAPIEnvPool(t testing.TB, pool string) *apiEnv {
 	e := newAPIEnv(t)
 	other, err := New(Config{
 		URL: e.ts.URL, PoolID: pool, DataDir: t.TempDir(), Clients: apiClients(),
-		Clock: e.clock.Now, PasswordCost: users.TestCost, AccessKeyID: apiKeyID, SecretAccessKey: apiSecret,
+		Now: e.clock.Now, PasswordCost: users.TestCost, AccessKeyID: apiKeyID, SecretAccessKey: apiSecret,
 	})
 	if err != nil {
 		t.Fatal(err)
