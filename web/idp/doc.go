@@ -20,7 +20,8 @@
 //	POST     /oauth2/revoke      refresh token (and every access token minted with it)
 //	GET      /logout             client_id + logout_uri (or redirect_uri + response_type)
 //	GET|POST /login, /signup, /forgotPassword, /confirmForgotPassword
-//	GET      /confirmUser        the emailed verification link
+//	GET      /confirmUser        the emailed verification link (POST: with the sign-up password)
+//	POST     /changePassword     a temporary password's replacement (after /login)
 //	GET      /outbox             mail the provider sent (Config.Outbox; loopback clients only
 //	                             unless Config.OutboxRemote), a page (outbox.PageSize) at a time
 //
@@ -147,7 +148,13 @@
 // as Cognito does; the Hosted UI its usual page) and mails no link: the
 // address gets a notice instead. So the link mailed for the first sign-up
 // only ever confirms the password chosen at that sign-up, and no later
-// registrant can have the owner's click confirm theirs. An owner who did
+// registrant can have the owner's click confirm theirs. The link confirms
+// with one click (as Cognito's does) only in the browser that signed up;
+// opened anywhere else it first asks for the password chosen at sign-up
+// (POST /confirmUser), so clicking a link never leaves an account with a
+// password the person clicking did not choose or know, even when someone
+// else registered the address first. ConfirmSignUp takes the link's code
+// without a password, as Cognito's does. An owner who did
 // not register the pending account (or forgot its password) claims the
 // address with "Forgot your password?" (ForgotPassword), which Cognito
 // refuses for unconfirmed accounts and this provider allows: the mailed

@@ -204,6 +204,7 @@ func (s *Server) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "signed up", "sub", u.Sub, "client_id", ar.client.ClientId)
+		s.rememberSignUp(w, r, u)
 		err = s.sendConfirmation(r, u, ar.client.ClientId)
 	case errors.Is(err, users.ErrExists):
 		err = s.sendExists(email, ar)

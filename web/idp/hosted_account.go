@@ -5,7 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,4 +158,106 @@ func (s *Server) sendPending(email, forgotPath string) error {
 			"If you did not sign up, or do not know that password, do not open any earlier link: reset the password instead, at\n"+
 			s.origin+forgotPath+"\n\nThe reset code we mail you confirms the address with a password of your own.\n")
 	return err
+}
+
+// The verification link confirms at once only in the browser that signed
+// the account up (it holds the sign-up cookie, bound to the password chosen
+// there); anywhere else it first asks for that password. Whoever confirms
+// has then chosen, or at least knows, the password being confirmed: a link
+// mailed for someone else's sign-up of your address cannot hand you an
+// account whose password they hold.
+
+func (s *Server) signUpCookie() string {
+	if s.secure {
+		return "__Host-idp-signup"
+	}
+	return "idp-signup"
+}
+
+func (s *Server) signUpMAC(sub string, stamp []byte) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte("signed up here\x00" + sub + "\x00"))
+	m.Write(stamp)
+	return b64.EncodeToString(m.Sum(nil))
+}
+
+// rememberSignUp marks this browser as the one that signed u up.
+func (s *Server) rememberSignUp(w http.ResponseWriter, r *http.Request, u users.User) {
+	stamp, err := s.users.PasswordStamp(r.Context(), u.Sub)
+	if err != nil {
+		return
+	}
+	s.setCookie(w, s.signUpCookie(), u.Sub+"."+s.signUpMAC(u.Sub, stamp), users.ConfirmTTL)
+}
+
+// signedUpHere reports whether the browser signed sub up, with the
+// password sub has now.
+func (s *Server) signedUpHere(r *http.Request, sub string) bool {
+	c, err := r.Cookie(s.signUpCookie())
+	if err != nil {
+		return false
+	}
+	got, mac, ok := strings.Cut(c.Value, ".")
+	if !ok || got != sub {
+		return false
+	}
+	stamp, err := s.users.PasswordStamp(r.Context(), sub)
+	if err != nil {
+		return false
+	}
+	return hmac.Equal([]byte(mac), []byte(s.signUpMAC(sub, stamp)))
+}
+
+// confirmLink is GET /confirmUser, the emailed verification link.
+func (s *Server) confirmLink(w http.ResponseWriter, r *http.Request) {
+	sub := r.URL.Query().Get("user_name")
+	u, err := s.users.Get(r.Context(), sub)
+	if err != nil || u.Status != users.Unconfirmed || s.signedUpHere(r, sub) {
+		s.confirmUser(w, r) // confirms, or says the link is dead
+		return
+	}
+	s.confirmPasswordPage(w, r, u, http.StatusOK, nil)
+}
+
+func (s *Server) confirmPasswordPage(w http.ResponseWriter, r *http.Request, u users.User, status int, errs []string) {
+	s.render(w, r, status, pages.ConfirmSignUpPage(pages.ConfirmSignUp{
+		Action: "/confirmUser?" + r.URL.RawQuery, CSRF: s.csrfToken(w, r), Email: u.Email, Errors: errs,
+	}))
+}
+
+// confirmLinkSubmit is POST /confirmUser: the link's code and the password
+// chosen at sign-up, from a browser that did not sign up.
+func (s *Server) confirmLinkSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxPageForm)
+	if err := r.ParseForm(); err != nil {
+		s.badRequest(w, r, "The form could not be read.")
+		return
+	}
+	if !s.checkCSRF(r) {
+		s.csrfFailed(w, r)
+		return
+	}
+	u, err := s.users.Get(r.Context(), r.URL.Query().Get("user_name"))
+	if err != nil || u.Status != users.Unconfirmed {
+		s.confirmUser(w, r)
+		return
+	}
+	name := lockoutKey(u.Email)
+	if ok, until := s.lockout.begin(name); !ok {
+		wait := max(until.Sub(s.now()).Round(time.Second), time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		s.confirmPasswordPage(w, r, u, http.StatusTooManyRequests, []string{fmt.Sprintf("Password attempts exceeded. Try again in %v.", wait)})
+		return
+	}
+	ok, err := s.users.CheckPasswordOf(r.Context(), u.Sub, r.PostFormValue("password"))
+	if err != nil {
+		s.internalError(w, r, "check password", err)
+		return
+	}
+	if !ok {
+		s.confirmPasswordPage(w, r, u, http.StatusUnauthorized, []string{"Incorrect password."})
+		return
+	}
+	s.lockout.succeed(name)
+	s.confirmUser(w, r)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/usersvc/usersvc/web/idp/users"
 )
 
 func TestAuthorizeRejects(t *testing.T) {
@@ -293,44 +295,77 @@ func TestHostedUI(t *testing.T) {
 	// signs up the same address with their own password; the owner then
 	// opens the newest link. It must confirm the owner's password, and the
 	// attacker's sign-up must mail no link at all.
+	const attackerPass, ownerPass = "Att4cker-pw", "0wner-Passw0rd"
+	signUp := func(t *testing.T, email, password string) *browser {
+		b := newBrowser(t)
+		signup := b.get(strings.Replace(b.get(loginURL()).url.String(), "/login?", "/signup?", 1))
+		p := b.submit(signup, url.Values{"username": {email}, "password": {password}})
+		mustContain(t, p, "Check your email")
+		return b
+	}
+	signIn := func(t *testing.T, email, password string) int {
+		b := newBrowser(t)
+		b.follow = false
+		return b.submit(b.open(loginURL()), url.Values{"username": {email}, "password": {password}}).status
+	}
 	t.Run("pre-registered address", func(t *testing.T) {
-		const victim, attackerPass, ownerPass = "victim@example.com", "Att4cker-pw", "0wner-Passw0rd"
-		signUp := func(password string) int {
-			b := newBrowser(t)
-			signup := b.get(strings.Replace(b.get(loginURL()).url.String(), "/login?", "/signup?", 1))
-			p := b.submit(signup, url.Values{"username": {victim}, "password": {password}})
-			mustContain(t, p, "Check your email")
-			return p.status
-		}
-		signUp(ownerPass)
+		const victim = "victim@example.com"
+		owner := signUp(t, victim, ownerPass)
 		ownerLink, err := e.srv.Outbox().VerificationLink(victim, "/confirmUser")
 		if err != nil {
 			t.Fatal(err)
 		}
-		signUp(attackerPass)
+		signUp(t, victim, attackerPass)
 		if link, _ := e.srv.Outbox().VerificationLink(victim, "/confirmUser"); link != ownerLink {
 			t.Fatal("the second sign-up mailed a new link")
 		}
 		if m, err := e.srv.Outbox().Latest(victim); err != nil || !strings.Contains(m.Subject, "waiting for confirmation") {
 			t.Fatalf("owner not told of the second sign-up: %+v %v", m, err)
 		}
-		b := newBrowser(t)
-		if p := b.get(ownerLink); p.status != http.StatusOK {
-			t.Fatalf("owner's link: %d\n%s", p.status, p.body)
+		if p := owner.get(ownerLink); p.status != http.StatusOK || !strings.Contains(p.body, "Registration confirmed") {
+			t.Fatalf("owner's link in the owner's browser: %d\n%s", p.status, p.body)
 		}
-		b.follow = false
-		for _, c := range []struct {
-			password string
-			status   int
-		}{{attackerPass, http.StatusUnauthorized}, {ownerPass, http.StatusFound}} {
-			if p := b.submit(b.open(loginURL()), url.Values{"username": {victim}, "password": {c.password}}); p.status != c.status {
-				t.Errorf("sign-in with %q: %d, want %d", c.password, p.status, c.status)
-			}
+		if got := signIn(t, victim, attackerPass); got != http.StatusUnauthorized {
+			t.Errorf("attacker's password: %d", got)
+		}
+		if got := signIn(t, victim, ownerPass); got != http.StatusFound {
+			t.Errorf("owner's password: %d", got)
 		}
 		// Now confirmed: another sign-up changes nothing.
-		signUp(attackerPass)
+		signUp(t, victim, attackerPass)
 		if _, err := e.srv.Users().Authenticate(t.Context(), victim, attackerPass); err == nil {
 			t.Fatal("sign-up of a confirmed address changed its password")
+		}
+	})
+
+	// The other way round: the attacker signs up first; the owner opens
+	// the link mailed for it in the owner's own browser. The link asks for
+	// the password chosen at sign-up, which the owner does not know, so the
+	// click confirms nothing; the owner claims the address by a reset.
+	t.Run("someone else's sign-up of your address", func(t *testing.T) {
+		const victim = "victim2@example.com"
+		signUp(t, victim, attackerPass)
+		link, err := e.srv.Outbox().VerificationLink(victim, "/confirmUser")
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := newBrowser(t)
+		ask := owner.get(link)
+		mustContain(t, ask, "Confirm your registration")
+		if p := owner.submit(ask, url.Values{"password": {ownerPass}}); p.status != http.StatusUnauthorized {
+			t.Fatalf("a wrong password on the link's page: %d", p.status)
+		}
+		if u, _ := e.srv.Users().ByEmail(t.Context(), victim); u.Status != users.Unconfirmed {
+			t.Fatalf("the owner's click confirmed the attacker's account: %s", u.Status)
+		}
+		if got := signIn(t, victim, attackerPass); got != http.StatusForbidden {
+			t.Fatalf("attacker's sign-in: %d, want 403 (not confirmed)", got)
+		}
+		// Whoever knows the password (the one who signed up, in another
+		// browser) can still confirm with it.
+		other := newBrowser(t)
+		if p := other.submit(other.get(link), url.Values{"password": {attackerPass}}); p.status != http.StatusOK || !strings.Contains(p.body, "Registration confirmed") {
+			t.Fatalf("the registrant's password on the link's page: %d\n%s", p.status, p.body)
 		}
 	})
 
