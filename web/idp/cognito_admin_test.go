@@ -428,3 +428,73 @@ func TestAPIListUsers(t *testing.T) {
 	_, err := e.api.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: e.pool, Limit: aws.Int32(61)})
 	wantAPIError[*types.InvalidParameterException](t, "limit 61", err)
 }
+
+// TestAPIAdminAuthFlows: AdminInitiateAuth's password and refresh flows,
+// and AdminRespondToAuthChallenge for a temporary password.
+func TestAPIAdminAuthFlows(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := context.Background()
+	if _, err := e.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: e.pool, Username: aws.String("gus@example.com"),
+		TemporaryPassword: aws.String("Temp0rary-pw"), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+		t.Fatal(err)
+	}
+	auth := func(params map[string]string, flow types.AuthFlowType) (*cip.AdminInitiateAuthOutput, error) {
+		return e.api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{UserPoolId: e.pool, ClientId: aws.String("app"), AuthFlow: flow, AuthParameters: params})
+	}
+	init, err := auth(map[string]string{"USERNAME": "gus@example.com", "PASSWORD": "Temp0rary-pw"}, types.AuthFlowTypeAdminUserPasswordAuth)
+	if err != nil || init.ChallengeName != types.ChallengeNameTypeNewPasswordRequired {
+		t.Fatalf("AdminInitiateAuth with a temporary password: %+v %v", init, err)
+	}
+	// A session from the admin flow is not answered by the public one.
+	_, err = e.anon.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String("app"), ChallengeName: types.ChallengeNameTypeNewPasswordRequired,
+		Session: init.Session, ChallengeResponses: map[string]string{"USERNAME": "gus@example.com", "NEW_PASSWORD": "Ch0sen-password"}})
+	wantAPIError[*types.NotAuthorizedException](t, "admin session answered publicly", err)
+	init, _ = auth(map[string]string{"USERNAME": "gus@example.com", "PASSWORD": "Temp0rary-pw"}, types.AuthFlowTypeAdminUserPasswordAuth)
+	res, err := e.api.AdminRespondToAuthChallenge(ctx, &cip.AdminRespondToAuthChallengeInput{UserPoolId: e.pool, ClientId: aws.String("app"),
+		ChallengeName: types.ChallengeNameTypeNewPasswordRequired, Session: init.Session,
+		ChallengeResponses: map[string]string{"USERNAME": "gus@example.com", "NEW_PASSWORD": "Ch0sen-password", "userAttributes.name": "Gus"}})
+	if err != nil || res.AuthenticationResult == nil {
+		t.Fatalf("AdminRespondToAuthChallenge: %+v %v", res, err)
+	}
+	if u, _ := e.srv.Users().ByEmail(ctx, "gus@example.com"); u.Attributes["name"] != "Gus" || u.Status != users.Confirmed {
+		t.Fatalf("after the challenge: %+v", u)
+	}
+	ref, err := auth(map[string]string{"REFRESH_TOKEN": *res.AuthenticationResult.RefreshToken}, types.AuthFlowTypeRefreshTokenAuth)
+	if err != nil || ref.AuthenticationResult == nil || ref.AuthenticationResult.AccessToken == nil {
+		t.Fatalf("AdminInitiateAuth refresh: %+v %v", ref, err)
+	}
+	_, err = auth(map[string]string{"USERNAME": "gus@example.com", "PASSWORD": "Wr0ng-password"}, types.AuthFlowTypeAdminUserPasswordAuth)
+	wantAPIError[*types.NotAuthorizedException](t, "AdminInitiateAuth with a wrong password", err)
+	_, err = e.anon.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{UserPoolId: e.pool, ClientId: aws.String("app"), AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth,
+		AuthParameters: map[string]string{"USERNAME": "gus@example.com", "PASSWORD": "Ch0sen-password"}})
+	wantCode(t, "unsigned AdminInitiateAuth", err, "MissingAuthenticationTokenException")
+}
+
+// TestHostedResetEndsSessions is issue 13, point 5, on the Hosted UI: a
+// thief holding the account's refresh token (and so the application
+// session built on it) keeps nothing once the owner resets the password
+// through the reset forms.
+func TestHostedResetEndsSessions(t *testing.T) {
+	e := newAPIEnv(t)
+	e.signUp("hal@example.com", testPassword)
+	stolen, err := e.hostedSignIn("hal@example.com", testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refreshAt(e, "hosted", stolen.RefreshToken); err != nil {
+		t.Fatalf("refresh before the reset: %v", err)
+	}
+	q := url.Values{"client_id": {"hosted"}, "redirect_uri": {callbackURL}, "response_type": {"code"},
+		"scope": {"openid"}, "code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}.Encode()
+	b := newBrowser(t)
+	reset := b.submit(b.get(e.ts.URL+"/forgotPassword?"+q), url.Values{"username": {"hal@example.com"}})
+	done := b.submit(reset, url.Values{"username": {"hal@example.com"}, "code": {e.resetCode("hal@example.com")},
+		"password": {"N3w-password"}, "confirmPassword": {"N3w-password"}})
+	mustContain(t, done, "Password changed")
+	if _, err := refreshAt(e, "hosted", stolen.RefreshToken); err == nil {
+		t.Fatal("the refresh token from before the reset still works")
+	}
+	if _, err := e.anon.GetUser(context.Background(), &cip.GetUserInput{AccessToken: e.tokens("hal@example.com", "N3w-password").AccessToken}); err != nil {
+		t.Fatal(err)
+	}
+}

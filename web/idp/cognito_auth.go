@@ -70,7 +70,9 @@ func (s *Server) initiateAuth(ctx context.Context, in *initiateAuthIn, admin boo
 	}
 	allowing, known := flowNames[in.AuthFlow]
 	adminFlow := in.AuthFlow == "ADMIN_USER_PASSWORD_AUTH" || in.AuthFlow == "ADMIN_NO_SRP_AUTH"
-	if !known || adminFlow != admin && allowing != FlowRefreshToken {
+	// Admin flows only with credentials; USER_PASSWORD_AUTH only without
+	// (its admin form is ADMIN_USER_PASSWORD_AUTH); SRP and refresh both.
+	if !known || adminFlow && !admin || in.AuthFlow == "USER_PASSWORD_AUTH" && admin {
 		return nil, apiErr(excInvalidParameter, "Initiate Auth method not supported.")
 	}
 	if !c.allows(allowing) {
@@ -207,7 +209,7 @@ func (s *Server) respond(ctx context.Context, in *respondIn, admin bool) (any, e
 	}
 	switch in.ChallengeName {
 	case "PASSWORD_VERIFIER":
-		return s.finishSRP(ctx, c, r)
+		return s.finishSRP(ctx, c, r, admin)
 	case "NEW_PASSWORD_REQUIRED":
 	default:
 		return nil, apiErr(excInvalidParameter, "Unsupported challenge %s", truncate(in.ChallengeName, 64))

@@ -125,7 +125,7 @@ func (s *Server) startSRP(ctx context.Context, c *client, p map[string]string) (
 }
 
 // finishSRP is RespondToAuthChallenge PASSWORD_VERIFIER.
-func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string) (any, error) {
+func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string, admin bool) (any, error) {
 	for _, n := range []string{"PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"} {
 		if err := required("ChallengeResponses."+n, r[n]); err != nil {
 			return nil, err
@@ -156,7 +156,7 @@ func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string) 
 		return nil, srpError(err)
 	}
 	s.lockout.succeed(lk)
-	return s.signedIn(ctx, c, u, false)
+	return s.signedIn(ctx, c, u, admin)
 }
 
 // srpError maps package srp's errors to Cognito's answers.
