@@ -27,6 +27,10 @@ func (s *Server) Credentials() (accessKeyID, secretAccessKey string) {
 	return s.accessKeyID, s.secretAccessKey
 }
 
+// Endpoint returns the URL of the JSON API (the provider's origin), for
+// AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER or aws --endpoint-url.
+func (s *Server) Endpoint() string { return s.origin }
+
 // loadCredentials sets the key pair (see Config.AccessKeyID) and the SRP
 // server.
 func (s *Server) loadCredentials(cfg Config, dir string) error {

@@ -177,7 +177,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out, err := o.call(r.Context(), body)
+	ctx := context.WithValue(r.Context(), apiRequestKey{}, r)
+	out, err := o.call(ctx, body)
 	if err != nil {
 		s.apiError(w, r, name, err)
 		return

@@ -218,9 +218,16 @@ func (s *Server) apiSignUp(ctx context.Context, in *signUpIn) (any, error) {
 	return map[string]any{"UserConfirmed": false, "UserSub": u.Sub, "CodeDeliveryDetails": emailDelivery(u.Email)}, nil
 }
 
-// requestWith wraps a context for the Hosted UI's helpers that take a
-// request only for its context.
+// apiRequestKey carries the API call's *http.Request in its context.
+type apiRequestKey struct{}
+
+// requestWith returns the API call's request, for the mail helpers the
+// Hosted UI and the API share (they take the request for its context and
+// its client).
 func requestWith(ctx context.Context) *http.Request {
+	if r, ok := ctx.Value(apiRequestKey{}).(*http.Request); ok {
+		return r
+	}
 	r, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
 	return r
 }
