@@ -116,8 +116,11 @@ func (s *Server) initiateAuth(ctx context.Context, in *initiateAuthIn, admin boo
 // checkPasswordAPI checks a username and password under the Hosted UI's
 // lockout, and answers in Cognito's words.
 func (s *Server) checkPasswordAPI(ctx context.Context, c *client, name, password string) (users.User, error) {
+	if err := s.hashAllowed(ctx); err != nil {
+		return users.User{}, err
+	}
 	lk := lockoutKey(name)
-	if ok, _ := s.lockout.begin(lk); !ok {
+	if ok, _ := s.lockout.beginFrom(lk, clientOf(ctx)); !ok {
 		return users.User{}, apiErr(excNotAuthorized, "Password attempts exceeded")
 	}
 	u, err := s.users.Lookup(ctx, name)
@@ -133,8 +136,12 @@ func (s *Server) checkPasswordAPI(ctx context.Context, c *client, name, password
 			err = users.ErrBadCredentials
 		}
 	}
+	if errors.Is(err, users.ErrBusy) {
+		s.lockout.undo(lk, clientOf(ctx)) // nothing was checked
+		return users.User{}, err
+	}
 	if errors.Is(err, users.ErrBadCredentials) || errors.Is(err, users.ErrNotFound) {
-		if locked, _ := s.lockout.locked(lk); locked {
+		if locked, _ := s.lockout.lockedFrom(lk, clientOf(ctx)); locked {
 			return users.User{}, apiErr(excNotAuthorized, "Password attempts exceeded")
 		}
 		return users.User{}, apiErr(excNotAuthorized, "Incorrect username or password.")
@@ -142,7 +149,7 @@ func (s *Server) checkPasswordAPI(ctx context.Context, c *client, name, password
 	if err != nil {
 		return users.User{}, err
 	}
-	s.lockout.succeed(lk)
+	s.lockout.succeedFrom(lk, clientOf(ctx))
 	return u, nil
 }
 
@@ -226,6 +233,9 @@ func (s *Server) respond(ctx context.Context, in *respondIn, admin bool) (any, e
 		return nil, err
 	}
 	if err := passwordPolicy(r["NEW_PASSWORD"]); err != nil {
+		return nil, err
+	}
+	if err := s.hashAllowed(ctx); err != nil {
 		return nil, err
 	}
 	if u.Status != users.ForceChangePassword {

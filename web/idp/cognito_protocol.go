@@ -9,7 +9,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/usersvc/usersvc/web/idp/users"
 )
 
 // Cognito's JSON API (AWS JSON 1.1) on the provider's origin: POST / with
@@ -20,7 +24,7 @@ import (
 // MaxAPIBody bounds a request body of the JSON API. Cognito's largest
 // requests (AdminCreateUser with every attribute, ClientMetadata) are a few
 // kilobytes.
-const MaxAPIBody = 128 << 10
+const MaxAPIBody = 64 << 10
 
 const targetPrefix = "AWSCognitoIdentityProviderService."
 
@@ -198,6 +202,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 // its details.
 func (s *Server) apiError(w http.ResponseWriter, r *http.Request, opName string, err error) {
 	var e *apiError
+	switch {
+	case errors.Is(err, users.ErrBusy):
+		// Every hashing slot was taken: worth a retry shortly.
+		w.Header().Set("Retry-After", strconv.Itoa(int(users.HashRetryAfter/time.Second)))
+		err = apiErr(excTooManyRequests, "Too many requests at the moment. Please try again in a moment.")
+	case errors.Is(err, ErrMailLimit):
+		err = apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
+	}
 	if !errors.As(err, &e) {
 		if errors.Is(err, context.Canceled) {
 			e = apiErr(excInternal, "request cancelled")

@@ -204,6 +204,12 @@ func (s *Server) apiSignUp(ctx context.Context, in *signUpIn) (any, error) {
 	if err := passwordPolicy(in.Password); err != nil {
 		return nil, err
 	}
+	if err := s.hashAllowed(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.mailAllowed(ctx, email); err != nil {
+		return nil, err
+	}
 	u, err := s.users.SignUp(ctx, email, in.Password, attrs)
 	if errors.Is(err, users.ErrExists) || errors.Is(err, users.ErrPending) {
 		return nil, apiErr(excUsernameExists, "An account with the given email already exists.")
@@ -256,7 +262,7 @@ func (s *Server) apiConfirmSignUp(ctx context.Context, in *confirmSignUpIn) (any
 		return nil, err
 	}
 	name := lockoutKey(in.Username)
-	if ok, _ := s.lockout.begin(name); !ok {
+	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
 		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
 	}
 	u, err := s.users.Lookup(ctx, in.Username)
@@ -270,13 +276,13 @@ func (s *Server) apiConfirmSignUp(ctx context.Context, in *confirmSignUpIn) (any
 		return nil, err
 	}
 	if u.Status != users.Unconfirmed {
-		s.lockout.succeed(name)
+		s.lockout.succeedFrom(name, clientOf(ctx))
 		return nil, apiErr(excNotAuthorized, "User cannot be confirmed. Current status is %s", u.Status)
 	}
 	if err := s.codeError(s.users.ConfirmWithCode(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode))); err != nil {
 		return nil, err
 	}
-	s.lockout.succeed(name)
+	s.lockout.succeedFrom(name, clientOf(ctx))
 	s.log.InfoContext(ctx, "email confirmed", "sub", u.Sub, "via", "api")
 	return struct{}{}, nil
 }
@@ -310,6 +316,10 @@ func (s *Server) apiResendConfirmationCode(ctx context.Context, in *resendIn) (a
 		return nil, err
 	}
 	if err := checkSecretHash(c, in.SecretHash, in.Username); err != nil {
+		return nil, err
+	}
+	// Counted whether or not the address has an account.
+	if err := s.mailAllowed(ctx, in.Username); err != nil {
 		return nil, err
 	}
 	wait := s.pace.start(ctx, MinForgotTime)
@@ -356,16 +366,20 @@ func (s *Server) apiForgotPassword(ctx context.Context, in *forgotIn) (any, erro
 	wait := s.pace.start(ctx, MinForgotTime)
 	defer wait()
 	u, err := s.users.Lookup(ctx, in.Username)
-	if errors.Is(err, users.ErrNotFound) {
-		if c.preventsExistenceErrors() {
-			return map[string]any{"CodeDeliveryDetails": emailDelivery(in.Username)}, nil
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		if !c.preventsExistenceErrors() {
+			return nil, apiErr(excUserNotFound, "User does not exist.")
 		}
-		return nil, apiErr(excUserNotFound, "User does not exist.")
-	}
-	if err != nil {
+		// sendResetCode counts the request against the mail limits and
+		// sends nothing, as for an account.
+		if err := s.sendResetCode(requestWith(ctx), in.Username); err != nil {
+			return nil, err
+		}
+		return map[string]any{"CodeDeliveryDetails": emailDelivery(in.Username)}, nil
+	case err != nil:
 		return nil, err
-	}
-	if u.Disabled {
+	case u.Disabled:
 		return nil, apiErr(excNotAuthorized, "User is disabled.")
 	}
 	if err := s.sendResetCode(requestWith(ctx), u.Email); err != nil {
@@ -399,9 +413,12 @@ func (s *Server) apiConfirmForgotPassword(ctx context.Context, in *confirmForgot
 	if err := passwordPolicy(in.Password); err != nil {
 		return nil, err
 	}
+	if err := s.hashAllowed(ctx); err != nil {
+		return nil, err
+	}
 	// Wrong codes count toward the sign-in lockout, as on the Hosted UI.
 	name := lockoutKey(in.Username)
-	if ok, _ := s.lockout.begin(name); !ok {
+	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
 		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
 	}
 	wait := s.pace.start(ctx, MinResetTime)
@@ -410,13 +427,17 @@ func (s *Server) apiConfirmForgotPassword(ctx context.Context, in *confirmForgot
 		err = s.users.ResetPassword(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode), in.Password)
 	}
 	wait()
+	if errors.Is(err, users.ErrBusy) {
+		s.lockout.undo(name, clientOf(ctx))
+		return nil, err
+	}
 	if errors.Is(err, users.ErrNotFound) && !c.preventsExistenceErrors() {
 		return nil, apiErr(excUserNotFound, "User does not exist.")
 	}
 	if err := s.codeError(err); err != nil {
 		return nil, err
 	}
-	s.lockout.succeed(name)
+	s.lockout.succeedFrom(name, clientOf(ctx))
 	s.endAccountSessions(ctx, u.Sub)
 	s.log.InfoContext(ctx, "password reset", "sub", u.Sub, "via", "api")
 	return struct{}{}, nil
@@ -495,18 +516,25 @@ func (s *Server) apiChangePassword(ctx context.Context, in *changePasswordIn) (a
 	if err := passwordPolicy(in.ProposedPassword); err != nil {
 		return nil, err
 	}
+	if err := s.hashAllowed(ctx); err != nil {
+		return nil, err
+	}
 	name := lockoutKey(u.Email)
-	if ok, _ := s.lockout.begin(name); !ok {
+	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
 		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
 	}
 	err = s.users.ChangePassword(ctx, u.Sub, in.PreviousPassword, in.ProposedPassword)
+	if errors.Is(err, users.ErrBusy) {
+		s.lockout.undo(name, clientOf(ctx))
+		return nil, err
+	}
 	if errors.Is(err, users.ErrBadCredentials) {
 		return nil, apiErr(excNotAuthorized, "Incorrect username or password.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.lockout.succeed(name)
+	s.lockout.succeedFrom(name, clientOf(ctx))
 	s.endAccountSessions(ctx, u.Sub)
 	s.log.InfoContext(ctx, "password changed", "sub", u.Sub, "via", "api")
 	return struct{}{}, nil
@@ -575,4 +603,26 @@ func (s *Server) apiRevokeToken(ctx context.Context, in *revokeTokenIn) (any, er
 		return nil, err
 	}
 	return struct{}{}, nil
+}
+
+// clientOf is the lockout's and the limits' key for the API call's
+// client (its address).
+func clientOf(ctx context.Context) string { return clientKey(requestWith(ctx)) }
+
+// hashAllowed refuses a call that would hash a password when its client
+// has hashed too often (the Hosted UI's per-client rate).
+func (s *Server) hashAllowed(ctx context.Context) error {
+	if ok, _ := s.hashRate.allow(clientOf(ctx)); !ok {
+		return apiErr(excTooManyRequests, "Too many requests from your network. Please try again in a moment.")
+	}
+	return nil
+}
+
+// mailAllowed refuses a call that would mail the address when the address
+// or the client has had its share of mail.
+func (s *Server) mailAllowed(ctx context.Context, address string) error {
+	if _, err := s.mail.allow(address, clientOf(ctx)); err != nil {
+		return apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
+	}
+	return nil
 }

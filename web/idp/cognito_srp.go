@@ -102,7 +102,7 @@ func (s *Server) startSRP(ctx context.Context, c *client, p map[string]string) (
 	if err := checkSecretHash(c, p["SECRET_HASH"], name); err != nil {
 		return nil, err
 	}
-	if locked, _ := s.lockout.locked(lockoutKey(name)); locked {
+	if locked, _ := s.lockout.lockedFrom(lockoutKey(name), clientOf(ctx)); locked {
 		return nil, apiErr(excNotAuthorized, "Password attempts exceeded")
 	}
 	userID, salt, verifier, _, found, err := s.srpVerifier(ctx, name)
@@ -140,7 +140,7 @@ func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string, 
 	if found {
 		lk = lockoutKey(u.Email)
 	}
-	if ok, _ := s.lockout.begin(lk); !ok {
+	if ok, _ := s.lockout.beginFrom(lk, clientOf(ctx)); !ok {
 		return nil, apiErr(excNotAuthorized, "Password attempts exceeded")
 	}
 	err = s.srp.Verify(s.poolName(), userID, verifier, r["PASSWORD_CLAIM_SECRET_BLOCK"], r["TIMESTAMP"], r["PASSWORD_CLAIM_SIGNATURE"])
@@ -149,13 +149,13 @@ func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string, 
 	}
 	if err != nil {
 		if errors.Is(err, srp.ErrBadSignature) {
-			if locked, _ := s.lockout.locked(lk); locked {
+			if locked, _ := s.lockout.lockedFrom(lk, clientOf(ctx)); locked {
 				return nil, apiErr(excNotAuthorized, "Password attempts exceeded")
 			}
 		}
 		return nil, srpError(err)
 	}
-	s.lockout.succeed(lk)
+	s.lockout.succeedFrom(lk, clientOf(ctx))
 	return s.signedIn(ctx, c, u, admin)
 }
 

@@ -243,7 +243,7 @@ func (s *Server) confirmLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := lockoutKey(u.Email)
-	if ok, until := s.lockout.begin(name); !ok {
+	if ok, until := s.lockout.beginFrom(name, clientKey(r)); !ok {
 		wait := max(until.Sub(s.now()).Round(time.Second), time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 		s.confirmPasswordPage(w, r, u, http.StatusTooManyRequests, []string{fmt.Sprintf("Password attempts exceeded. Try again in %v.", wait)})
@@ -258,6 +258,6 @@ func (s *Server) confirmLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		s.confirmPasswordPage(w, r, u, http.StatusUnauthorized, []string{"Incorrect password."})
 		return
 	}
-	s.lockout.succeed(name)
+	s.lockout.succeedFrom(name, clientKey(r))
 	s.confirmUser(w, r)
 }

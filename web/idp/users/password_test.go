@@ -14,7 +14,7 @@ import (
 func TestBusyWhenNoHashSlot(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	known, err := s.SignUp(ctx, "ana@example.com", "Passw0rd!")
+	known, err := s.SignUp(ctx, "ana@example.com", "Passw0rd!", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestBusyWhenNoHashSlot(t *testing.T) {
 	for name, err := range map[string]error{
 		"sign in, known name":   second(s.Authenticate(ctx, "ana@example.com", "Passw0rd!")),
 		"sign in, unknown name": second(s.Authenticate(ctx, "nobody@example.com", "Passw0rd!")),
-		"sign up":               second(s.SignUp(ctx, "bob@example.com", "Passw0rd!")),
+		"sign up":               second(s.SignUp(ctx, "bob@example.com", "Passw0rd!", nil)),
 		"reset":                 s.ResetPassword(ctx, known.Sub, code, "N3w-password"),
 	} {
 		if !errors.Is(err, ErrBusy) {
