@@ -410,3 +410,26 @@ func refreshAt(e *apiEnv, clientID, token string) (int, error) {
 type errStatus int
 
 func (e errStatus) Error() string { return fmt.Sprintf("status %d", int(e)) }
+
+// TestAPILimits: the Hosted UI's limits hold on the API too, in Cognito's
+// exceptions: a full hashing queue is TooManyRequestsException (and counts
+// no failure), too much mail for one address LimitExceededException, for
+// addresses with and without accounts alike.
+func TestAPILimits(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := context.Background()
+	e.signUp("ida@example.com", testPassword)
+	restore := users.SetHashLimit(0, 0)
+	_, err := e.passwordAuth("ida@example.com", testPassword)
+	wantAPIError[*types.TooManyRequestsException](t, "sign-in with no hashing slot", err)
+	restore()
+	e.tokens("ida@example.com", testPassword)
+
+	for _, email := range []string{"ida@example.com", "ghost@example.com"} {
+		var err error
+		for range MailPerAddress + 1 {
+			_, err = e.anon.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String("app"), Username: aws.String(email)})
+		}
+		wantAPIError[*types.LimitExceededException](t, "ForgotPassword past the mail limit for "+email, err)
+	}
+}

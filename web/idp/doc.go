@@ -192,5 +192,9 @@
 // password next changes. The Hosted UI's sign-in page shows "Change
 // password" to an account with a temporary password (Cognito's
 // FORCE_CHANGE_PASSWORD) and refuses disabled accounts and those whose
-// password an administrator reset.
+// password an administrator reset. Temporary passwords do not expire.
+// The Hosted UI's limits apply to the API's public operations in Cognito's
+// words: a client hashing too often or a full hashing queue gets
+// TooManyRequestsException, too much mail for an address or from a client
+// LimitExceededException.
 package idp

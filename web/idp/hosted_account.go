@@ -5,9 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +73,13 @@ func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.changePasswordPage(w, r, ar, http.StatusBadRequest, proof, errs)
 		return
 	}
-	if err := s.users.SetPassword(r.Context(), sub, password, users.Confirmed); err != nil {
+	err := s.users.SetPassword(r.Context(), sub, password, users.Confirmed)
+	if errors.Is(err, users.ErrBusy) {
+		setRetryAfter(w, users.HashRetryAfter)
+		s.changePasswordPage(w, r, ar, http.StatusServiceUnavailable, proof, []string{msgBusy})
+		return
+	}
+	if err != nil {
 		s.internalError(w, r, "change password", err)
 		return
 	}
@@ -242,14 +248,25 @@ func (s *Server) confirmLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		s.confirmUser(w, r)
 		return
 	}
+	if ok, wait := s.hashRate.allow(clientKey(r)); !ok {
+		setRetryAfter(w, wait)
+		s.confirmPasswordPage(w, r, u, http.StatusTooManyRequests, []string{msgTooMany})
+		return
+	}
 	name := lockoutKey(u.Email)
 	if ok, until := s.lockout.beginFrom(name, clientKey(r)); !ok {
 		wait := max(until.Sub(s.now()).Round(time.Second), time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		setRetryAfter(w, wait)
 		s.confirmPasswordPage(w, r, u, http.StatusTooManyRequests, []string{fmt.Sprintf("Password attempts exceeded. Try again in %v.", wait)})
 		return
 	}
 	ok, err := s.users.CheckPasswordOf(r.Context(), u.Sub, r.PostFormValue("password"))
+	if errors.Is(err, users.ErrBusy) {
+		s.lockout.undo(name, clientKey(r))
+		setRetryAfter(w, users.HashRetryAfter)
+		s.confirmPasswordPage(w, r, u, http.StatusServiceUnavailable, []string{msgBusy})
+		return
+	}
 	if err != nil {
 		s.internalError(w, r, "check password", err)
 		return
