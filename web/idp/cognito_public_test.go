@@ -433,3 +433,41 @@ func TestAPILimits(t *testing.T) {
 		wantAPIError[*types.LimitExceededException](t, "ForgotPassword past the mail limit for "+email, err)
 	}
 }
+
+// TestAPIRefreshAcrossEndpoints: a refresh token works wherever Cognito's
+// does: one from the Hosted UI with REFRESH_TOKEN_AUTH, one from the API
+// at /oauth2/token (which then returns an ID token too).
+func TestAPIRefreshAcrossEndpoints(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := context.Background()
+	e.signUp("jo@example.com", testPassword)
+	hosted, err := e.hostedSignIn("jo@example.com", testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.anon.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: aws.String("hosted"), AuthFlow: types.AuthFlowTypeRefreshTokenAuth,
+		AuthParameters: map[string]string{"REFRESH_TOKEN": hosted.RefreshToken}})
+	if err != nil || out.AuthenticationResult.IdToken == nil {
+		t.Fatalf("Hosted UI refresh token through the API: %+v %v", out, err)
+	}
+	// Its access token has the Hosted UI's scopes, not the API's.
+	_, err = e.anon.GetUser(ctx, &cip.GetUserInput{AccessToken: out.AuthenticationResult.AccessToken})
+	wantAPIError[*types.NotAuthorizedException](t, "GetUser with OAuth scopes only", err)
+
+	api := e.tokens("jo@example.com", testPassword)
+	resp, err := e.ts.Client().PostForm(e.ts.URL+"/oauth2/token", map[string][]string{
+		"grant_type": {"refresh_token"}, "client_id": {"app"}, "refresh_token": {*api.RefreshToken},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok map[string]any
+	json.NewDecoder(resp.Body).Decode(&tok)
+	if resp.StatusCode != 200 || tok["id_token"] == nil || tok["access_token"] == nil {
+		t.Fatalf("API refresh token at /oauth2/token: %d %v", resp.StatusCode, tok)
+	}
+	if _, err := e.anon.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(tok["access_token"].(string))}); err != nil {
+		t.Fatalf("GetUser with the refreshed token: %v", err)
+	}
+}

@@ -330,7 +330,7 @@ func (s *Server) mint(c *client, u users.User, scope, nonce string, authTime tim
 		return tokenResponse{}, err
 	}
 	resp := tokenResponse{AccessToken: access, ExpiresIn: int64(c.ttl.access / time.Second), TokenType: "Bearer"}
-	if !hasScope(scope, "openid") {
+	if !hasScope(scope, "openid") && !hasScope(scope, adminScope) {
 		return resp, nil
 	}
 	ic := idClaims{
