@@ -158,6 +158,10 @@ func (s *Server) endAccountSessions(ctx context.Context, sub string) {
 // whoever registered first's, and the owner claims the address by a reset,
 // which sets a password the owner types.
 func (s *Server) sendPending(email, forgotPath string) error {
+	// At most once a day per address, as the notice to a confirmed one.
+	if !s.mail.existsNotice(email) {
+		return nil
+	}
 	_, err := s.outbox.Send(email, "Your address is waiting for confirmation",
 		"Someone (perhaps you) tried to create an account with this address, which already has an account waiting for confirmation.\n\n"+
 			"If you signed up earlier and remember the password you chose, open the link in the first message we sent.\n"+
