@@ -18,7 +18,7 @@ type Layout struct {
 	// Title is the page's own title; the site name is appended.
 	Title string
 	// Section marks the navigation entry of the current page ("home",
-	// "create", "lookup", "users", "profile").
+	// "create", "lookup", "users", "accounts", "profile").
 	Section string
 	// User is the signed-in person, or nil.
 	User *User
@@ -34,7 +34,7 @@ type Layout struct {
 type User struct {
 	Email    string
 	Username string
-	// Admin shows the Users entry.
+	// Admin shows the Users and Accounts entries.
 	Admin bool
 }
 
