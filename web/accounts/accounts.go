@@ -152,18 +152,28 @@ func (q Query) filter() (string, error) {
 	if len(q.Text) > MaxQueryText {
 		return "", &Error{Op: "ListUsers", Kind: ErrInvalid, Message: fmt.Sprintf("The search text is longer than %d characters.", MaxQueryText)}
 	}
+	var f string
 	switch q.By {
 	case ByEmailPrefix:
-		return Filter("email", "^=", q.Text), nil
+		f = Filter("email", "^=", q.Text)
 	case ByEmail:
-		return Filter("email", "=", q.Text), nil
+		f = Filter("email", "=", q.Text)
 	case BySub:
-		return Filter("sub", "=", q.Text), nil
+		f = Filter("sub", "=", q.Text)
 	case ByUsername:
-		return Filter("username", "=", q.Text), nil
+		f = Filter("username", "=", q.Text)
+	default:
+		return "", fmt.Errorf("search by %d: unknown kind", q.By)
 	}
-	return "", fmt.Errorf("search by %d: unknown kind", q.By)
+	if len(f) > MaxFilter {
+		// Escapes made it longer than Cognito takes.
+		return "", &Error{Op: "ListUsers", Kind: ErrInvalid, Message: "The search text holds too many special characters."}
+	}
+	return f, nil
 }
+
+// MaxFilter is the longest ListUsers filter Cognito accepts.
+const MaxFilter = 256
 
 // Page is one page of a search.
 type Page struct {
