@@ -30,8 +30,11 @@ type Provider struct {
 	DataDir string
 	// Server is the provider itself.
 	Server *idp.Server
-	// Client is the SDK's client of it, signed with the key pair, with
-	// retries off so that each fault is seen once.
+	// Client is the SDK's client of it, signed with the key pair, with the
+	// SDK's standard retries as the portal has them: Go's transport now
+	// and then fails a read on a kept-alive loopback connection with "use
+	// of closed network connection" (aws/aws-sdk-go-v2#2737), which the
+	// standard retryer retries.
 	Client *cip.Client
 }
 
@@ -92,11 +95,10 @@ func startProvider(t testing.TB, dir, adminEmail, adminPassword string, fill fun
 	})
 	p.Server = srv
 	p.Client = cip.New(cip.Options{
-		Region:           p.Region,
-		BaseEndpoint:     aws.String(p.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider(p.KeyID, p.Secret, ""),
-		HTTPClient:       ts.Client(),
-		RetryMaxAttempts: 1,
+		Region:       p.Region,
+		BaseEndpoint: aws.String(p.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(p.KeyID, p.Secret, ""),
+		HTTPClient:   ts.Client(),
 	})
 	return p
 }

@@ -96,7 +96,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 
 // lines returns the log records with the message msg.
-func (s *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
+func (s *syncBuffer) lines(t testing.TB, msg string) []map[string]any {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -156,7 +156,7 @@ type response struct {
 	doc    *html.Node
 }
 
-func (e *env) do(t *testing.T, who, method, target string, form url.Values, hdr ...string) response {
+func (e *env) do(t testing.TB, who, method, target string, form url.Values, hdr ...string) response {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -185,12 +185,12 @@ func (e *env) do(t *testing.T, who, method, target string, form url.Values, hdr 
 	return res
 }
 
-func (e *env) get(t *testing.T, who, target string) response {
+func (e *env) get(t testing.TB, who, target string) response {
 	t.Helper()
 	return e.do(t, who, http.MethodGet, target, nil)
 }
 
-func (e *env) post(t *testing.T, who, target string, form url.Values) response {
+func (e *env) post(t testing.TB, who, target string, form url.Values) response {
 	t.Helper()
 	if form == nil {
 		form = url.Values{}
@@ -269,7 +269,7 @@ func (r response) forms() []form {
 }
 
 // formWith returns the form holding the button labelled button.
-func (r response) formWith(t *testing.T, button string) form {
+func (r response) formWith(t testing.TB, button string) form {
 	t.Helper()
 	for _, f := range r.forms() {
 		if slices.Contains(f.buttons, button) {
@@ -323,7 +323,7 @@ func (r response) links() map[string]string {
 	return out
 }
 
-func mustStatus(t *testing.T, r response, want int) {
+func mustStatus(t testing.TB, r response, want int) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("status %d, want %d; body:\n%s", r.status, want, r.body)
