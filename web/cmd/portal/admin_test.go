@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/usersvc/usersvc/terraform"
+	"github.com/usersvc/usersvc/web/accounts"
+	"github.com/usersvc/usersvc/web/accounts/accountstest"
 )
 
 // isolateAWS points the AWS SDK at nothing of this machine's: no shared
@@ -185,5 +187,88 @@ func TestAdminThrottled(t *testing.T) {
 	_, _, err := runAdminArgs(t, "-user-pool-id", "eu-west-1_Pool", "disable", "a@example.com")
 	if err == nil || !strings.Contains(err.Error(), "nothing was changed") || !strings.Contains(err.Error(), "req-throttled") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestAdminAgainstLocalProvider runs every portal admin command against
+// the local identity provider's Cognito API, configured only through the
+// SDK's standard variables, as an operator would.
+func TestAdminAgainstLocalProvider(t *testing.T) {
+	p := accountstest.StartProvider(t, "root@example.com", "Root-pass1!", nil)
+	isolateAWS(t, p.URL, p.KeyID, p.Secret)
+	t.Setenv("AWS_MAX_ATTEMPTS", "") // the standard retries, as an operator has them
+	pool := []string{"-user-pool-id", p.PoolID}
+	svc := accounts.New(p.Client, p.PoolID)
+	ctx := context.Background()
+	account := func(email string) accounts.Account {
+		t.Helper()
+		a, err := svc.Find(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err = svc.Get(ctx, a.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	steps := []struct {
+		args    []string
+		wantOut string
+		check   func() bool
+	}{
+		{[]string{"invite", "ops@example.com", "-admin"}, "invited ops@example.com", func() bool {
+			a := account("ops@example.com")
+			return a.Status == "FORCE_CHANGE_PASSWORD" && a.InGroup(accounts.AdminGroup)
+		}},
+		{[]string{"invite", "dev@example.com"}, "Cognito mailed them a temporary password", func() bool { return !account("dev@example.com").InGroup(accounts.AdminGroup) }},
+		{[]string{"grant", "dev@example.com"}, "dev@example.com added to admins", func() bool { return account("dev@example.com").InGroup(accounts.AdminGroup) }},
+		{[]string{"revoke", "DEV@example.com"}, "dev@example.com removed from admins", func() bool { return !account("dev@example.com").InGroup(accounts.AdminGroup) }},
+		{[]string{"disable", "dev@example.com"}, "dev@example.com disabled", func() bool { return !account("dev@example.com").Enabled }},
+		{[]string{"enable", account("root@example.com").Sub}, "root@example.com enabled", func() bool { return account("root@example.com").Enabled }},
+		{[]string{"list"}, "root@example.com", nil},
+		{[]string{"list", "-filter", "dev"}, "dev@example.com", nil},
+		{[]string{"list", "-filter", `x" or email ^= "`}, "no account's email starts with", nil},
+	}
+	for _, s := range steps {
+		t.Run(strings.Join(s.args, " "), func(t *testing.T) {
+			stdout, _, err := runAdminArgs(t, append(pool, s.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(stdout, s.wantOut) {
+				t.Errorf("output lacks %q:\n%s", s.wantOut, stdout)
+			}
+			if s.check != nil && !s.check() {
+				t.Error("not done")
+			}
+		})
+	}
+	if m, err := p.Server.Outbox().Latest("ops@example.com"); err != nil || !strings.Contains(m.Body, "temporary password") {
+		t.Errorf("invitation mail: %v", err)
+	}
+	stdout, _, _ := runAdminArgs(t, append(pool, "list", "-filter", "dev")...)
+	if strings.Contains(stdout, "root@") || !strings.Contains(stdout, "dev@example.com") || !strings.Contains(stdout, "FORCE_CHANGE_PASSWORD") {
+		t.Errorf("filtered list:\n%s", stdout)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"grant", "nobody@example.com"}, "no such account"},
+		{[]string{"disable", "no-such-sub"}, "no such account"},
+		{[]string{"invite", "dev@example.com"}, "exists already"},
+		{[]string{"invite", "not-an-email"}, "not an email address"},
+	} {
+		if _, _, err := runAdminArgs(t, append(pool, tt.args...)...); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+
+	// A wrong secret is refused by the provider, and said so.
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	if _, _, err := runAdminArgs(t, append(pool, "list")...); err == nil || !strings.Contains(err.Error(), "InvalidSignature") && !strings.Contains(err.Error(), "signature") {
+		t.Errorf("wrong secret: %v", err)
 	}
 }
