@@ -19,6 +19,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -425,4 +427,21 @@ func (s *Service) IsAdmin(ctx context.Context, username string) (bool, error) {
 		return false, err
 	}
 	return a.Enabled && a.InGroup(AdminGroup), nil
+}
+
+// PoolFromIssuer returns the user pool id and its region from a Cognito
+// issuer URL (https://cognito-idp.<region>.amazonaws.com/<pool id>, or
+// the local provider's <URL>/<pool id>): the pool id is the last path
+// segment, and a pool id is <region>_<id>.
+func PoolFromIssuer(issuer string) (poolID, region string, err error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return "", "", fmt.Errorf("pool from issuer %q: %w", issuer, err)
+	}
+	poolID = path.Base(strings.TrimSuffix(u.Path, "/"))
+	region, _, ok := strings.Cut(poolID, "_")
+	if !ok || region == "" || poolID == "." || poolID == "/" {
+		return "", "", fmt.Errorf("pool from issuer %q: its last path segment is no user pool id", issuer)
+	}
+	return poolID, region, nil
 }

@@ -364,3 +364,22 @@ func failing(err error) *accountstest.Pool {
 	p.Fail = func(string, string) error { return err }
 	return p
 }
+
+func TestPoolFromIssuer(t *testing.T) {
+	tests := []struct {
+		issuer, pool, region string
+		ok                   bool
+	}{
+		{"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123", "eu-west-1_AbC123", "eu-west-1", true},
+		{"http://localhost:9229/local_pool/", "local_pool", "local", true},
+		{"https://cognito-idp.eu-west-1.amazonaws.com/", "", "", false},
+		{"https://example.com/nopool", "", "", false},
+		{"::", "", "", false},
+	}
+	for _, tt := range tests {
+		pool, region, err := accounts.PoolFromIssuer(tt.issuer)
+		if (err == nil) != tt.ok || pool != tt.pool || region != tt.region {
+			t.Errorf("PoolFromIssuer(%q) = %q, %q, %v", tt.issuer, pool, region, err)
+		}
+	}
+}

@@ -164,13 +164,11 @@ func adminPool(poolID, awsConfig string) (pool, region string, err error) {
 		if err != nil {
 			return "", "", fmt.Errorf("admin: %w", err)
 		}
-		poolID = c.UserPoolID
+		poolID, region = c.UserPoolID, c.Region
 		if poolID == "" {
-			poolID = c.Issuer[strings.LastIndexByte(c.Issuer, '/')+1:]
-		}
-		region = c.Region
-		if poolID == "" {
-			return "", "", fmt.Errorf("admin: %s names no user pool; give -user-pool-id", awsConfig)
+			if poolID, _, err = accounts.PoolFromIssuer(c.Issuer); err != nil {
+				return "", "", fmt.Errorf("admin: %s names no user pool (%w); give -user-pool-id", awsConfig, err)
+			}
 		}
 	}
 	// A pool id is <region>_<id>: the region the SDK needs when nothing
