@@ -15,7 +15,7 @@ const PageSize = 50
 
 func (s *server) handleSearch(p *page) {
 	q := p.r.URL.Query()
-	v := SearchView{Email: q.Get("email"), ID: q.Get("id")}
+	v := SearchView{Email: validText(q.Get("email")), ID: validText(q.Get("id"))}
 	email := cleanEmail(v.Email)
 	token := q.Get("page")
 	back := q["back"]
@@ -55,7 +55,7 @@ func (s *server) handleSearch(p *page) {
 }
 
 func (s *server) handleFind(p *page) {
-	id := strings.TrimSpace(p.r.URL.Query().Get("id"))
+	id := strings.TrimSpace(validText(p.r.URL.Query().Get("id")))
 	v := SearchView{ID: id}
 	if id == "" || len(id) > accounts.MaxQueryText {
 		v.Error = "Username or sub: give one, of at most 200 characters."
@@ -211,7 +211,7 @@ func (s *server) handleInvite(p *page) {
 	if !s.parseForm(p) {
 		return
 	}
-	v := InviteView{Email: cleanEmail(p.r.PostForm.Get("email")), Admin: p.r.PostForm.Get("admin") == "yes"}
+	v := InviteView{Email: cleanEmail(validText(p.r.PostForm.Get("email"))), Admin: p.r.PostForm.Get("admin") == "yes"}
 	what := "invite"
 	if v.Admin {
 		what = "invite admin"
@@ -338,3 +338,7 @@ func actionNamed(name string) (action, bool) {
 	}
 	return action{}, false
 }
+
+// validText replaces bytes that are not UTF-8, so that what a page echoes
+// back is text; such input matches no account either way.
+func validText(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
