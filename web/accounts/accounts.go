@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 )
@@ -444,4 +445,26 @@ func PoolFromIssuer(issuer string) (poolID, region string, err error) {
 		return "", "", fmt.Errorf("pool from issuer %q: its last path segment is no user pool id", issuer)
 	}
 	return poolID, region, nil
+}
+
+// NewDefault returns a Service for the pool userPoolID with a client built
+// from the AWS SDK's standard configuration (environment, shared files,
+// the Lambda role), so AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER points it
+// at the local provider. When the configuration names no region, the
+// pool's own (the part of its id before "_") is used. optFns adjust the
+// client, for instance to give it the local provider's endpoint and key
+// pair in-process.
+func NewDefault(ctx context.Context, userPoolID string, optFns ...func(*cip.Options)) (*Service, error) {
+	region, _, ok := strings.Cut(userPoolID, "_")
+	if !ok || region == "" {
+		return nil, fmt.Errorf("accounts: %q is no user pool id (<region>_<id>)", userPoolID)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: load aws config: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = region
+	}
+	return New(cip.NewFromConfig(cfg, optFns...), userPoolID), nil
 }

@@ -383,3 +383,9 @@ func TestPoolFromIssuer(t *testing.T) {
 		}
 	}
 }
+
+func TestNewDefaultRefusesANonPoolID(t *testing.T) {
+	if _, err := accounts.NewDefault(context.Background(), "no-pool-id"); err == nil || !strings.Contains(err.Error(), "no user pool id") {
+		t.Errorf("err = %v", err)
+	}
+}

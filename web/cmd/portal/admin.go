@@ -11,9 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-
 	"github.com/usersvc/usersvc/terraform"
 	"github.com/usersvc/usersvc/web/accounts"
 )
@@ -98,18 +95,14 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("admin %s: -filter is for list", cmd)
 	}
 
-	pool, region, err := adminPool(*poolID, *awsConfig)
+	pool, err := adminPool(*poolID, *awsConfig)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	svc, err := accounts.NewDefault(ctx, pool)
 	if err != nil {
-		return fmt.Errorf("load aws config: %w", err)
+		return fmt.Errorf("admin: %w", err)
 	}
-	if cfg.Region == "" {
-		cfg.Region = region
-	}
-	svc := accounts.New(cip.NewFromConfig(cfg), pool)
 
 	if cmd == "list" {
 		return adminList(ctx, svc, *filter, stdout)
@@ -152,31 +145,27 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// adminPool returns the pool id and the region it lives in: the id from
-// -user-pool-id, else from the file portal deploy writes (its user_pool_id,
-// else the last path segment of its issuer).
-func adminPool(poolID, awsConfig string) (pool, region string, err error) {
-	if poolID == "" {
-		c, err := terraform.LoadConfig(awsConfig)
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", "", fmt.Errorf("admin: no -user-pool-id given and %s does not exist (run portal deploy first)", awsConfig)
-		}
-		if err != nil {
-			return "", "", fmt.Errorf("admin: %w", err)
-		}
-		poolID, region = c.UserPoolID, c.Region
-		if poolID == "" {
-			if poolID, _, err = accounts.PoolFromIssuer(c.Issuer); err != nil {
-				return "", "", fmt.Errorf("admin: %s names no user pool (%w); give -user-pool-id", awsConfig, err)
-			}
-		}
+// adminPool returns the pool id: from -user-pool-id, else from the file
+// portal deploy writes (its user_pool_id, else the last path segment of
+// its issuer).
+func adminPool(poolID, awsConfig string) (string, error) {
+	if poolID != "" {
+		return poolID, nil
 	}
-	// A pool id is <region>_<id>: the region the SDK needs when nothing
-	// else names one.
-	if r, _, ok := strings.Cut(poolID, "_"); ok && region == "" {
-		region = r
+	c, err := terraform.LoadConfig(awsConfig)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("admin: no -user-pool-id given and %s does not exist (run portal deploy first)", awsConfig)
 	}
-	return poolID, region, nil
+	if err != nil {
+		return "", fmt.Errorf("admin: %w", err)
+	}
+	if c.UserPoolID != "" {
+		return c.UserPoolID, nil
+	}
+	if poolID, _, err = accounts.PoolFromIssuer(c.Issuer); err != nil {
+		return "", fmt.Errorf("admin: %s names no user pool (%w); give -user-pool-id", awsConfig, err)
+	}
+	return poolID, nil
 }
 
 // adminFind finds the account an operator named: by email when it holds

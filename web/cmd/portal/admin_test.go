@@ -102,27 +102,27 @@ func TestAdminPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, flag, file     string
-		wantPool, wantRegion string
-		wantErr              string
+		name, flag, file string
+		wantPool         string
+		wantErr          string
 	}{
-		{"flag wins", "eu-west-1_Flag", full, "eu-west-1_Flag", "eu-west-1", ""},
-		{"user_pool_id", "", full, "eu-central-1_Full", "eu-central-1", ""},
-		{"issuer's last segment", "", issuerOnly, "us-east-2_FromIssuer", "us-east-2", ""},
-		{"readable by others", "", open, "", "", "readable by others"},
-		{"missing", "", filepath.Join(dir, "none.json"), "", "", "does not exist"},
+		{"flag wins", "eu-west-1_Flag", full, "eu-west-1_Flag", ""},
+		{"user_pool_id", "", full, "eu-central-1_Full", ""},
+		{"issuer's last segment", "", issuerOnly, "us-east-2_FromIssuer", ""},
+		{"readable by others", "", open, "", "readable by others"},
+		{"missing", "", filepath.Join(dir, "none.json"), "", "does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pool, region, err := adminPool(tt.flag, tt.file)
+			pool, err := adminPool(tt.flag, tt.file)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
 				return
 			}
-			if err != nil || pool != tt.wantPool || region != tt.wantRegion {
-				t.Errorf("adminPool = %q, %q, %v; want %q, %q", pool, region, err, tt.wantPool, tt.wantRegion)
+			if err != nil || pool != tt.wantPool {
+				t.Errorf("adminPool = %q, %v; want %q", pool, err, tt.wantPool)
 			}
 		})
 	}
