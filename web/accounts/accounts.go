@@ -466,5 +466,7 @@ func NewDefault(ctx context.Context, userPoolID string, optFns ...func(*cip.Opti
 	if cfg.Region == "" {
 		cfg.Region = region
 	}
+	// Last, so that it wraps whatever HTTP client optFns chose.
+	optFns = append(optFns[:len(optFns):len(optFns)], BufferRequestBodies)
 	return New(cip.NewFromConfig(cfg, optFns...), userPoolID), nil
 }

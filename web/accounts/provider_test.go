@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/accounts/accountstest"
@@ -162,4 +167,37 @@ func must(a accounts.Account, err error) accounts.Account {
 		panic(err)
 	}
 	return a
+}
+
+// TestNewDefaultUnderLoad makes many calls in a row, each one attempt
+// only: without BufferRequestBodies a few hundred are enough for the
+// SDK and net/http to lose a response ("use of closed network
+// connection").
+func TestNewDefaultUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,500 calls; skipped with -short")
+	}
+	p := accountstest.StartProvider(t, "root@example.com", "Root-pass1!", func(s *users.Store) {
+		for i := range 100 {
+			if _, err := s.Create(context.Background(), fmt.Sprintf("user%03d@example.com", i), "Some-pass1!", users.Confirmed, true, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	svc, err := accounts.NewDefault(context.Background(), p.PoolID, func(o *cip.Options) {
+		o.Region = p.Region
+		o.BaseEndpoint = aws.String(p.URL)
+		o.Credentials = credentials.NewStaticCredentialsProvider(p.KeyID, p.Secret, "")
+		o.RetryMaxAttempts = 1
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1500 {
+		if _, err := svc.Search(context.Background(), accounts.Query{Text: "user"}, 60, ""); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
 }

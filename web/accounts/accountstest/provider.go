@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/idp"
 	"github.com/usersvc/usersvc/web/idp/users"
 )
@@ -30,11 +31,9 @@ type Provider struct {
 	DataDir string
 	// Server is the provider itself.
 	Server *idp.Server
-	// Client is the SDK's client of it, signed with the key pair, with the
-	// SDK's standard retries as the portal has them: Go's transport now
-	// and then fails a read on a kept-alive loopback connection with "use
-	// of closed network connection" (aws/aws-sdk-go-v2#2737), which the
-	// standard retryer retries.
+	// Client is the SDK's client of it, signed with the key pair, with
+	// retries off so that each fault is seen once, and request bodies
+	// buffered as NewDefault's are (accounts.BufferRequestBodies).
 	Client *cip.Client
 }
 
@@ -95,11 +94,12 @@ func startProvider(t testing.TB, dir, adminEmail, adminPassword string, fill fun
 	})
 	p.Server = srv
 	p.Client = cip.New(cip.Options{
-		Region:       p.Region,
-		BaseEndpoint: aws.String(p.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(p.KeyID, p.Secret, ""),
-		HTTPClient:   ts.Client(),
-	})
+		Region:           p.Region,
+		BaseEndpoint:     aws.String(p.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider(p.KeyID, p.Secret, ""),
+		HTTPClient:       ts.Client(),
+		RetryMaxAttempts: 1,
+	}, accounts.BufferRequestBodies)
 	return p
 }
 
@@ -111,5 +111,5 @@ func StartProviderClient(p *Provider, secret string) *cip.Client {
 		BaseEndpoint:     aws.String(p.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider(p.KeyID, secret, ""),
 		RetryMaxAttempts: 1,
-	})
+	}, accounts.BufferRequestBodies)
 }
