@@ -875,3 +875,13 @@ func addInput(username string) *cip.AdminAddUserToGroupInput {
 func removeInput(username string) *cip.AdminRemoveUserFromGroupInput {
 	return &cip.AdminRemoveUserFromGroupInput{UserPoolId: aws.String(poolID), Username: aws.String(username), GroupName: aws.String("admins")}
 }
+
+// TestFindURLMatchesPages keeps the Look up page's link (package pages
+// cannot import this one) in step with the route.
+func TestFindURLMatchesPages(t *testing.T) {
+	for _, sub := range []string{"0a1b-2c", "a&b=c d"} {
+		if got, want := string(pages.AccountURL(sub)), admin.FindURL(sub); got != want {
+			t.Errorf("pages.AccountURL(%q) = %s, admin.FindURL = %s", sub, got, want)
+		}
+	}
+}

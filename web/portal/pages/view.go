@@ -169,3 +169,14 @@ func createdAt(m map[string]any) string {
 func attributeCount(m map[string]any) string {
 	return strconv.Itoa(len(m))
 }
+
+func createdBy(m map[string]any) string {
+	s, _ := m["CreatedBy"].(string)
+	return s
+}
+
+// AccountURL is the account screens' address of the account whose sub is
+// sub (web/portal/admin.FindURL, which this package cannot import).
+func AccountURL(sub string) templ.SafeURL {
+	return templ.SafeURL("/admin/accounts/find?" + url.Values{"id": {sub}}.Encode())
+}
