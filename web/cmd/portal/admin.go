@@ -13,6 +13,7 @@ import (
 
 	"github.com/usersvc/usersvc/terraform"
 	"github.com/usersvc/usersvc/web/accounts"
+	"github.com/usersvc/usersvc/web/idp"
 )
 
 const adminUsage = `usage: portal admin [flags] <command> [arguments]
@@ -35,7 +36,8 @@ commands:
   enable EMAIL             let a disabled account sign in again
 
 EMAIL may also be an account's username or sub. The pool is -user-pool-id,
-or the one in -aws-config (written by portal deploy).
+or the one in -aws-config (written by portal deploy); the local provider's
+is ` + idp.DefaultPoolID + ` unless portal idp or portal dev was given -pool-id.
 
 flags:
 `
