@@ -187,7 +187,10 @@ func adminList(ctx context.Context, svc *accounts.Service, prefix string, stdout
 	for {
 		page, err := svc.Search(ctx, accounts.Query{By: accounts.ByEmailPrefix, Text: strings.TrimSpace(prefix)}, accounts.MaxPageSize, token)
 		if err != nil {
-			tw.Flush()
+			// What was listed so far is shown; a header alone is not.
+			if n > 0 {
+				tw.Flush()
+			}
 			return adminError("list", err)
 		}
 		for _, a := range page.Accounts {
