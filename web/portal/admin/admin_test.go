@@ -885,3 +885,17 @@ func TestFindURLMatchesPages(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusedByCognitoShownOnTheAccount(t *testing.T) {
+	e := newEnv(t)
+	invitee := e.pool.Add(accountstest.User{Email: "new@example.com", Enabled: true, Status: types.UserStatusTypeForceChangePassword})
+	r := e.post(t, "ada", admin.AccountURL(invitee)+"/reset-password", url.Values{"confirm": {"yes"}})
+	mustStatus(t, r, http.StatusConflict)
+	if !strings.Contains(r.body, "Cognito refused: User password cannot be reset in the current state.") || !slices.Contains(r.buttons(), "Reset password") {
+		t.Errorf("refusal page:\n%s", r.body)
+	}
+	lines := e.log.lines(t, "account audit")
+	if len(lines) != 1 || lines[0]["result"] != "refused by cognito" || lines[0]["what"] != "reset-password" {
+		t.Errorf("audit %v", lines)
+	}
+}

@@ -175,6 +175,14 @@ func (s *server) handleAction(p *page) {
 	}
 	if err := act.do(ctx, s.svc, a.Username); err != nil {
 		s.audit(p, act.Name, a.Sub, result(err), "cognito_request_id", accounts.RequestID(err))
+		if errors.Is(err, accounts.ErrRefused) || errors.Is(err, accounts.ErrInvalid) {
+			// The account's state does not allow it: say why where the
+			// admin pressed the button.
+			v := s.accountView(p, a)
+			v.Error = "Cognito refused: " + accounts.Message(err)
+			s.render(p, http.StatusConflict, AccountPage(s.layout(p, accountTitle(a)), v))
+			return
+		}
 		s.fail(p, err)
 		return
 	}
