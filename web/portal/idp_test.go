@@ -14,6 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/usersvc/usersvc/web/accounts"
+
 	"github.com/usersvc/usersvc/web/idp"
 	"github.com/usersvc/usersvc/web/idp/users"
 	"github.com/usersvc/usersvc/web/portal"
@@ -141,4 +146,122 @@ func TestWithLocalProvider(t *testing.T) {
 	if !strings.HasPrefix(again.url.String(), idpURL+"/login") || formAction.FindString(again.body) == "" {
 		t.Errorf("after sign-out, Sign in went to %s without showing the form", again.url)
 	}
+}
+
+func TestAccountScreensWithLocalProvider(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	dir := t.TempDir()
+
+	portalSrv := httptest.NewUnstartedServer(nil)
+	portalURL := fmt.Sprintf("http://localhost:%d", portalSrv.Listener.Addr().(*net.TCPAddr).Port)
+	idpSrv := httptest.NewUnstartedServer(nil)
+	idpURL := fmt.Sprintf("http://localhost:%d", idpSrv.Listener.Addr().(*net.TCPAddr).Port)
+
+	provider, err := idp.New(idp.Config{
+		URL:           idpURL,
+		DataDir:       filepath.Join(dir, "idp"),
+		Clients:       []idp.Client{idp.DevClient(portalURL, "s3cret")},
+		AdminEmail:    "admin@example.com",
+		AdminPassword: "Adm1n!local",
+		PasswordCost:  users.TestCost,
+		Now:           clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer provider.Close()
+	idpSrv.Config.Handler = provider.Handler()
+	idpSrv.Start()
+	defer idpSrv.Close()
+
+	sessions, err := session.Open(filepath.Join(dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sessions.Close()
+	fake := newFakeUsers()
+	fake.items["x"] = map[string]any{"UserId": "x"}
+	key, secret := provider.Credentials()
+	svc, err := accounts.NewDefault(t.Context(), "us-east-1_LocalPool", func(o *cip.Options) {
+		o.BaseEndpoint = aws.String(idpURL)
+		o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := portal.NewServer(portal.Config{Accounts: svc,
+		URL: portalURL, Issuer: provider.Issuer(), ClientID: "portal", ClientSecret: "s3cret",
+		Scopes: []string{"openid", "email", "profile"},
+		Users:  fake, Sessions: sessions, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	portalSrv.Config.Handler = p
+	portalSrv.Start()
+	defer portalSrv.Close()
+
+	h := &harness{t: t, url: portalURL}
+	c := h.browser()
+
+	// Sign in through the Hosted UI's form.
+	login := h.get(c, "/profile")
+	m := formAction.FindStringSubmatch(login.body)
+	if m == nil {
+		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
+	}
+	target, _ := login.url.Parse(html.UnescapeString(m[1]))
+	form := url.Values{"username": {"admin@example.com"}, "password": {"Adm1n!local"}}
+	for _, hi := range hiddenInput.FindAllStringSubmatch(login.body, -1) {
+		form.Set(hi[1], html.UnescapeString(hi[2]))
+	}
+	req, _ := http.NewRequest("POST", target.String(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", idpURL)
+	profile := h.do(c, req)
+	if profile.url.String() != portalURL+"/profile" {
+		t.Fatalf("sign-in ended at %s (%d):\n%s", profile.url, profile.status, profile.body)
+	}
+	mustContain(t, profile, "admin@example.com", "(verified)", "admins", `href="/admin/users"`)
+
+	page := h.get(c, "/admin/accounts")
+	if page.status != 200 {
+		t.Fatalf("accounts: %d\n%s", page.status, page.body)
+	}
+	mustContain(t, page, `aria-current="page"`, ">Accounts<", "admin@example.com", "CONFIRMED")
+	post := func(path string, form url.Values) page_ {
+		req, _ := http.NewRequest("POST", portalURL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", portalURL)
+		r := h.do(c, req)
+		return page_{r.status, r.body, r.url.String()}
+	}
+	r := post("/admin/accounts/invite", url.Values{"email": {"new@example.com"}, "admin": {"yes"}})
+	if r.status != 200 || !strings.Contains(r.body, "Invited new@example.com as an admin.") || !strings.Contains(r.body, "FORCE_CHANGE_PASSWORD") {
+		t.Fatalf("invite: %d %s\n%s", r.status, r.url, r.body)
+	}
+	newURL := r.url
+	r = post(strings.TrimPrefix(newURL, portalURL)+"/disable", url.Values{})
+	if r.status != 200 || !strings.Contains(r.body, ">Confirm<") {
+		t.Fatalf("disable: %d\n%s", r.status, r.body)
+	}
+	r = post(strings.TrimPrefix(newURL, portalURL)+"/disable", url.Values{"confirm": {"yes"}})
+	if r.status != 200 || !strings.Contains(r.body, "Disabled new@example.com.") {
+		t.Fatalf("confirm disable: %d\n%s", r.status, r.body)
+	}
+	// A cross-origin post is refused by the portal.
+	req, _ = http.NewRequest("POST", newURL+"/enable", strings.NewReader("confirm=yes"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", idpURL)
+	if r := h.do(c, req); r.status != 403 {
+		t.Fatalf("cross-origin: %d", r.status)
+	}
+	// Self-disable refused.
+	self := h.get(c, "/admin/accounts/find?id=")
+	_ = self
+}
+
+type page_ struct {
+	status    int
+	body, url string
 }

@@ -36,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/usersvc/usersvc/web/portal/admin"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -117,6 +118,9 @@ type Config struct {
 	Users Users
 	// Sessions keeps the sessions.
 	Sessions Sessions
+	// Accounts, when set, serves the account screens (admin.Prefix) to
+	// admins over Cognito's API; nil leaves them out.
+	Accounts admin.Accounts
 	// StateKey seals what the portal leaves in the browser before there
 	// is a session (sign-ins in progress, a flash message); every
 	// instance must share it, and it must be at least 32 random bytes.

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"github.com/usersvc/usersvc/web/portal/admin"
 	"net/http"
 
 	"github.com/usersvc/usersvc/static"
@@ -17,6 +18,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /user/new", pages(s.handleCreate))
 	mux.Handle("GET /user", pages(s.handleLookup))
 	mux.Handle("GET /admin/users", pages(s.handleUsers))
+	if s.cfg.Accounts != nil {
+		accounts := admin.New(admin.Config{Accounts: s.cfg.Accounts, Portal: adminPortal{s}, Log: s.log})
+		mux.Handle(admin.Prefix, accounts)
+		mux.Handle(admin.Prefix+"/", accounts)
+	}
 
 	mux.Handle("GET /auth/login", pages(s.handleLogin(false)))
 	mux.Handle("GET /auth/signup", pages(s.handleLogin(true)))
