@@ -145,13 +145,14 @@ flags:
 	secret := rand.Text()
 	adminPassword := getenv("PORTAL_DEV_ADMIN_PASSWORD")
 	provider, err := openIDP(idp.Config{
-		URL:           iURL,
-		DataDir:       *dataDir,
-		Clients:       []idp.Client{idp.DevClient(pURL, secret), cliClient()},
-		AdminEmail:    *adminEmail,
-		AdminPassword: adminPassword,
-		Outbox:        true,
-		Log:           log.With("server", "idp"),
+		URL:             iURL,
+		DataDir:         *dataDir,
+		Clients:         []idp.Client{idp.DevClient(pURL, secret), cliClient()},
+		AdminEmail:      *adminEmail,
+		AdminPassword:   adminPassword,
+		Outbox:          true,
+		SecretAccessKey: getenv(idp.SecretAccessKeyEnv),
+		Log:             log.With("server", "idp"),
 	})
 	if err != nil {
 		return err
@@ -180,7 +181,14 @@ flags:
 	}
 	defer closeAPI()
 
+	// The account screens call the provider's Cognito API with its own
+	// key pair, as the portal calls Cognito with its role on AWS.
+	accts, err := localAccounts(ctx, provider)
+	if err != nil {
+		return fmt.Errorf("account screens: %w", err)
+	}
 	p, closePortal, err := newPortal(ctx, portalOptions{
+		accounts: accts,
 		url:      pURL,
 		issuer:   provider.Issuer(),
 		clientID: devClientID,
@@ -218,6 +226,7 @@ flags:
 	fmt.Fprintf(stdout, "idp      %s  (issuer %s; mail at %s/outbox)\n", iURL, provider.Issuer(), iURL)
 	fmt.Fprintf(stdout, "api      %s  (access log %s)\n", aURL, accessPath)
 	printAdmin(stdout, provider, *adminEmail, adminPassword)
+	printCognitoAPI(stdout, provider)
 
 	go func() {
 		// Discover the provider now, so the first sign-in does not wait.

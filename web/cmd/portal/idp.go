@@ -48,6 +48,7 @@ flags:
 	adminEmail := fset.String("admin-email", "admin@example.com", "the seeded admin's `email` (in group admins)")
 	publicURL := fset.String("url", "", "the provider's public `URL` (default http://localhost:<port>)")
 	portalURL := fset.String("portal-url", "http://localhost:8080", "the portal `URL` the default client returns to (without -clients)")
+	accessKeyID := fset.String("access-key-id", idp.DefaultAccessKeyID, "access key `id` the Cognito API's admin operations are signed with (SigV4); the secret comes from "+idp.SecretAccessKeyEnv+", else is generated once and kept under -data")
 	outbox := fset.Bool("outbox", true, "serve the mail outbox page at /outbox (development only: it shows live codes); on an address other than loopback only when given explicitly")
 	rotate := fset.Bool("rotate-keys", false, "rotate the signing keys at start-up (old keys stay published until their tokens expire)")
 	logJSON := fset.Bool("log-json", false, "log JSON lines instead of text")
@@ -95,13 +96,15 @@ flags:
 	}
 	adminPassword := getenv("PORTAL_DEV_ADMIN_PASSWORD")
 	provider, err := openIDP(idp.Config{
-		URL:           iURL,
-		PoolID:        *poolID,
-		DataDir:       *dataDir,
-		Clients:       clients,
-		AdminEmail:    *adminEmail,
-		AdminPassword: adminPassword,
-		Outbox:        *outbox,
+		URL:             iURL,
+		PoolID:          *poolID,
+		DataDir:         *dataDir,
+		Clients:         clients,
+		AdminEmail:      *adminEmail,
+		AdminPassword:   adminPassword,
+		Outbox:          *outbox,
+		AccessKeyID:     *accessKeyID,
+		SecretAccessKey: getenv(idp.SecretAccessKeyEnv),
 		// Readers other than this machine only when asked for by name.
 		OutboxRemote: *outbox && outboxExplicit,
 		Log:          log.With("server", "idp"),
@@ -132,6 +135,7 @@ flags:
 		fmt.Fprintf(stdout, "client   %s (%s)  callbacks %s\n", c.ClientId, kind, strings.Join(c.CallbackURLs, " "))
 	}
 	printAdmin(stdout, provider, *adminEmail, adminPassword)
+	printCognitoAPI(stdout, provider)
 	log.Info("ready", "addr", ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
 	l := ln
 	ln = nil // serveAll owns it now

@@ -34,6 +34,7 @@ var commands = []command{
 	{"idp", "run the local identity provider (a Cognito twin) alone", runIDP},
 	{"api", "run the HTTP API: gateway, JWT authorizer, handlers and store", runAPI},
 	{"serve", "run the portal alone against any OIDC issuer and API (AWS included)", runServe},
+	{"admin", "administer accounts over Cognito's API (AWS or the local provider)", runAdmin},
 	{"token", "sign in against an identity provider and print tokens (for curl)", runToken},
 	{"plan", "show what Terraform would change in AWS", runPlan},
 	{"deploy", "build the Lambda packages and apply the Terraform module", runDeploy},

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/usersvc/usersvc/api/client"
 	"github.com/usersvc/usersvc/terraform"
+	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/httpserve"
 	"github.com/usersvc/usersvc/web/portal"
 	"github.com/usersvc/usersvc/web/portal/session"
@@ -86,6 +87,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if opts.clientID == "" || opts.apiURL == "" {
 		return errors.New("-client-id and -api-url are required with -issuer")
 	}
+	// The account screens call Cognito's API with this process's own AWS
+	// credentials (the SDK's standard chain; the endpoint variable points
+	// them at a local provider); an issuer that is no user pool has none.
+	if pool, _, err := accounts.PoolFromIssuer(opts.issuer); err == nil {
+		if opts.accounts, err = accounts.NewDefault(ctx, pool); err != nil {
+			return err
+		}
+	} else {
+		opts.log.Info("no account screens: the issuer names no Cognito user pool", "issuer", opts.issuer)
+	}
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		return err
@@ -147,6 +158,9 @@ type portalOptions struct {
 	// of processes, as on AWS).
 	sessions, dataDir, sessionsTable string
 	createTable                      bool
+
+	// accounts, when set, serves the account screens to admins.
+	accounts *accounts.Service
 }
 
 // sweepInterval is how often expired sessions are deleted from disk.
@@ -221,7 +235,7 @@ func newPortal(ctx context.Context, opts portalOptions, addr net.Addr) (*builtPo
 		closeSessions()
 		return nil, nil, err
 	}
-	srv, err := portal.NewServer(portal.Config{
+	cfg := portal.Config{
 		URL:          u,
 		Issuer:       opts.issuer,
 		ClientID:     opts.clientID,
@@ -233,7 +247,12 @@ func newPortal(ctx context.Context, opts portalOptions, addr net.Addr) (*builtPo
 		Sessions:     sessions,
 		Log:          opts.log.With("server", "portal"),
 		HTTPClient:   opts.httpClient,
-	})
+	}
+	if opts.accounts != nil {
+		// A nil *Service in the interface would not read as "none".
+		cfg.Accounts = opts.accounts
+	}
+	srv, err := portal.NewServer(cfg)
 	if err != nil {
 		closeSessions()
 		return nil, nil, err

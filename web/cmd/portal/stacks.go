@@ -8,10 +8,15 @@ import (
 	"os"
 	"path/filepath"
 
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/bolt"
 	"github.com/usersvc/usersvc/api/dynamo"
 	"github.com/usersvc/usersvc/api/gateway"
+	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/idp"
 )
 
@@ -137,4 +142,37 @@ func printAdmin(w io.Writer, provider *idp.Server, email, envPassword string) {
 	default:
 		fmt.Fprintf(w, "admin    %s  password unchanged since it was first printed (set PORTAL_DEV_ADMIN_PASSWORD to reset it)\n", email)
 	}
+}
+
+// printCognitoAPI says where the provider's Cognito API is and with what
+// to sign its admin operations, ready to paste into a shell: the SDKs'
+// standard variables, and the --endpoint-url form for CLIs older than
+// those variables.
+func printCognitoAPI(w io.Writer, provider *idp.Server) {
+	key, secret := provider.Credentials()
+	_, region, err := accounts.PoolFromIssuer(provider.Issuer())
+	if err != nil {
+		region = "us-east-1"
+	}
+	fmt.Fprintf(w, "cognito  %s  (Cognito's API; for the AWS SDKs and CLI:)\n", provider.Endpoint())
+	fmt.Fprintf(w, "         export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
+		provider.Endpoint(), region, key, secret)
+	fmt.Fprintf(w, "         aws cognito-idp --endpoint-url %s --region %s ...  (CLIs without the variable)\n", provider.Endpoint(), region)
+}
+
+// localAccounts is the account service of the portal's admin screens
+// against the local provider's Cognito API, signed with the provider's own
+// key pair (as the portal's role signs on AWS), in the pool's region
+// whatever the shell's AWS_REGION says.
+func localAccounts(ctx context.Context, provider *idp.Server) (*accounts.Service, error) {
+	pool, region, err := accounts.PoolFromIssuer(provider.Issuer())
+	if err != nil {
+		return nil, err
+	}
+	key, secret := provider.Credentials()
+	return accounts.NewDefault(ctx, pool, func(o *cip.Options) {
+		o.BaseEndpoint = aws.String(provider.Endpoint())
+		o.Region = region
+		o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
+	})
 }

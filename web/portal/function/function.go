@@ -38,6 +38,9 @@ import (
 	"strings"
 	"time"
 
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/usersvc/usersvc/web/accounts"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -94,6 +97,10 @@ func LoadEnv(getenv func(string) string) (Env, error) {
 	}
 	if err := absolute("PORTAL_ISSUER", e.Issuer); err != nil {
 		return Env{}, err
+	}
+	// The account screens need the pool; a Cognito issuer names it.
+	if _, _, err := accounts.PoolFromIssuer(e.Issuer); err != nil {
+		return Env{}, &EnvError{"PORTAL_ISSUER", "not a user pool's issuer (https://cognito-idp.<region>.amazonaws.com/<pool id>)"}
 	}
 	switch {
 	case e.ClientID == "":
@@ -198,7 +205,12 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Portal
 	if err != nil {
 		return nil, &EnvError{"PORTAL_API_URL", err.Error()}
 	}
+	// The account screens call Cognito with the function's role, which
+	// Terraform allows exactly their actions on this pool.
+	pool, _, _ := accounts.PoolFromIssuer(env.Issuer) // checked by LoadEnv
+	accts := accounts.New(cip.NewFromConfig(awsCfg, accounts.BufferRequestBodies), pool)
 	srv, err := portal.NewServer(portal.Config{
+		Accounts:     accts,
 		URL:          env.URL,
 		Issuer:       env.Issuer,
 		ClientID:     env.ClientID,

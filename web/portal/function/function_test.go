@@ -83,7 +83,7 @@ func environment(t testing.TB, ssmURL, table string) map[string]string {
 	home := t.TempDir() // no shared AWS config or credentials files
 	return map[string]string{
 		"PORTAL_URL":                     "https://portal.example.com",
-		"PORTAL_ISSUER":                  "http://127.0.0.1:1/pool",
+		"PORTAL_ISSUER":                  "http://127.0.0.1:1/us-east-1_Pool",
 		"PORTAL_CLIENT_ID":               "portal",
 		"PORTAL_API_URL":                 "http://127.0.0.1:1",
 		"SESSIONS_TABLE":                 table,
@@ -129,6 +129,7 @@ func TestLoadEnv(t *testing.T) {
 		{"url ftp", "PORTAL_URL", "ftp://portal.example.com"},
 		{"issuer missing", "PORTAL_ISSUER", ""},
 		{"issuer relative", "PORTAL_ISSUER", "/pool"},
+		{"issuer names no pool", "PORTAL_ISSUER", "https://idp.example.com/"},
 		{"client id missing", "PORTAL_CLIENT_ID", ""},
 		{"client id odd", "PORTAL_CLIENT_ID", "a b"},
 		{"api missing", "PORTAL_API_URL", ""},
