@@ -46,6 +46,10 @@ func cliClient() idp.Client {
 		CallbackURLs:       []string{cliCallback},
 		AllowedOAuthFlows:  []string{"code"},
 		AllowedOAuthScopes: []string{"openid", "email", "profile"},
+		// SRP and refresh, as the portal's; and the password flow, since
+		// the AWS CLI and shell scripts have no SRP: this client exists
+		// for them.
+		ExplicitAuthFlows: []string{idp.FlowUserSRP, idp.FlowUserPassword, idp.FlowRefreshToken},
 	}
 }
 

@@ -155,8 +155,9 @@ func printCognitoAPI(w io.Writer, provider *idp.Server) {
 		region = "us-east-1"
 	}
 	fmt.Fprintf(w, "cognito  %s  (Cognito's API; for the AWS SDKs and CLI:)\n", provider.Endpoint())
-	fmt.Fprintf(w, "         export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
-		provider.Endpoint(), region, key, secret)
+	// AWS_DEFAULT_REGION too: the AWS CLI v1 reads no other.
+	fmt.Fprintf(w, "         export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
+		provider.Endpoint(), region, region, key, secret)
 	fmt.Fprintf(w, "         aws cognito-idp --endpoint-url %s --region %s ...  (CLIs without the variable)\n", provider.Endpoint(), region)
 }
 
