@@ -120,6 +120,12 @@ func TestAPIAdminCreateUser(t *testing.T) {
 	page := b.submit(b.get(loginURL), url.Values{"username": {"quiet@example.com"}, "password": {temp}})
 	mustContain(t, page, "<h1>Change password</h1>")
 	mustContain(t, page, `<label for="password">New password</label>`)
+	// The new password ends the sign-in with a redirect to the callback,
+	// which Chromium checks against form-action: the page must allow it
+	// (a real browser aborted the redirect when it did not).
+	if cb, _ := url.Parse(callbackURL); !strings.Contains(page.header.Get("Content-Security-Policy"), "form-action 'self' "+cb.Scheme+"://"+cb.Host) {
+		t.Errorf("Change password page CSP %q does not allow the callback's origin in form-action", page.header.Get("Content-Security-Policy"))
+	}
 	b.follow = false
 	session := regexp.MustCompile(`name="session" value="([^"]+)"`).FindStringSubmatch(page.body)
 	if session == nil {

@@ -63,8 +63,15 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ar authReques
 	v.CSRF = s.csrfToken(w, r)
 	v.SignUp = ar.pageURL("/signup")
 	v.Forgot = ar.pageURL("/forgotPassword")
+	s.render(w, r, status, pages.LoginPage(v), ar.callbackOrigin())
+}
+
+// callbackOrigin is the origin of the client's callback, which a form that
+// ends a sign-in redirects to: Chromium applies the page's CSP form-action
+// to that redirect too, so such pages must allow it.
+func (ar authRequest) callbackOrigin() string {
 	cb, _ := url.Parse(ar.redirectURI)
-	s.render(w, r, status, pages.LoginPage(v), cb.Scheme+"://"+cb.Host)
+	return cb.Scheme + "://" + cb.Host
 }
 
 // login is GET /login: the sign-in form, or straight back to the client

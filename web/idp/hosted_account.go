@@ -47,7 +47,7 @@ func (s *Server) signInHeld(w http.ResponseWriter, r *http.Request, ar authReque
 func (s *Server) changePasswordPage(w http.ResponseWriter, r *http.Request, ar authRequest, status int, proof string, errs []string) {
 	s.render(w, r, status, pages.ChangePasswordPage(pages.ChangePassword{
 		Action: ar.pageURL("/changePassword"), CSRF: s.csrfToken(w, r), Session: proof, Errors: errs,
-	}))
+	}), ar.callbackOrigin()) // the new password ends the sign-in at the callback
 }
 
 // changePasswordSubmit is POST /changePassword: the new password of an
