@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -285,7 +286,11 @@ func (b *browserSession) shot(name string) {
 // TestBrowserEndToEnd drives headless Chromium through what a person does
 // with `make run`: sign up, confirm by the mailed link, sign in, create a
 // user, look it up, be refused the Users page, sign out; then the admin
-// signs in, finds that user in Users, and signs out.
+// signs in, finds that user in Users, invites another from Accounts and
+// adds the first to admins; the invitee signs in with the mailed temporary
+// password and sets a new one; the admin disables the invitee, whose next
+// sign-in fails; and the new admin sees Accounts. The portal runs through
+// its Lambda entry point behind the gateway, as on AWS.
 func TestBrowserEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the browser test takes several seconds; skipped with -short")
@@ -297,6 +302,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 		email         = "grace@example.com"
 		password      = "Hopper#1906"
 		userID        = "e2e-user-1"
+
+		invitee         = "ada@example.com"
+		inviteePassword = "Lovelace#1815"
 	)
 	s := startDev(t, map[string]string{"PORTAL_DEV_ADMIN_PASSWORD": adminPassword})
 	b := newBrowser(t, path)
@@ -393,9 +401,70 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.follow(`a[href="/user?UserId=` + userID + `"]`)
 	b.expect("user from list", "Grace")
 
+	// Accounts (issue 12): the admin invites a user, who gets a temporary
+	// password by mail, and adds the user who signed up to admins.
+	b.follow(`nav a[href="/admin/accounts"]`)
+	b.expect("accounts", "Accounts", adminEmail, email, "CONFIRMED")
+	b.shot("accounts")
+	b.follow(`main a[href="/admin/accounts/invite"]`)
+	b.fill("#email", invitee)
+	b.follow(`form[action="/admin/accounts/invite"] button[type="submit"]`)
+	b.expect("invited", "Invited "+invitee, "FORCE_CHANGE_PASSWORD")
+	b.shot("invited")
+	openAccount(b, s, email)
+	accountAction(b, "grant", "Add to admins", "Added "+email+" to admins.")
+
 	b.follow(`header form button[type="submit"]`)
 	b.expect("admin signed out", "You have signed out.")
 	b.shot("admin-signed-out")
+
+	// The invitee's first sign-in, with the mailed temporary password,
+	// asks for a new one on the provider's "Change password" page.
+	invitation, err := mail.Latest(invitee)
+	if err != nil {
+		t.Fatalf("no invitation: %v", err)
+	}
+	temp := regexp.MustCompile(`temporary password is\s+(\S+)`).FindStringSubmatch(invitation.Body)
+	if temp == nil {
+		t.Fatalf("no temporary password in the invitation %q", invitation.Body)
+	}
+	b.follow(`header a[href="/auth/login"]`)
+	b.fill("#username", invitee)
+	b.fill("#password", temp[1])
+	b.follow(`button[name="signInSubmitButton"]`)
+	b.expect("change password", "Change password", "New password")
+	b.shot("change-password")
+	b.fill("#password", inviteePassword)
+	b.fill("#confirmPassword", inviteePassword)
+	b.follow(`button[name="change_password"]`)
+	b.expect("invitee signed in", "Signed in as "+invitee, "Sign out")
+	b.follow(`header form button[type="submit"]`)
+	b.expect("invitee signed out", "You have signed out.")
+
+	// The admin disables the invitee, whose next sign-in fails.
+	signIn(t, b, s, adminEmail, adminPassword)
+	openAccount(b, s, invitee)
+	accountAction(b, "disable", "Disable", "Disabled "+invitee+".")
+	b.follow(`header form button[type="submit"]`)
+	b.expect("admin signed out again", "You have signed out.")
+	b.follow(`header a[href="/auth/login"]`)
+	b.fill("#username", invitee)
+	b.fill("#password", inviteePassword)
+	b.follow(`button[name="signInSubmitButton"]`)
+	b.expect("disabled sign-in", "User is disabled.")
+	if loc := b.location(); !strings.HasPrefix(loc, s.idp) {
+		t.Fatalf("a disabled user's sign-in ended at %s", loc)
+	}
+	b.shot("disabled")
+
+	// The user made admin sees Accounts at their next sign-in.
+	b.open(s.portal)
+	signIn(t, b, s, email, password)
+	b.follow(`nav a[href="/admin/accounts"]`)
+	b.expect("new admin's accounts", "Accounts", invitee)
+	b.shot("new-admin-accounts")
+	b.follow(`header form button[type="submit"]`)
+	b.expect("new admin signed out", "You have signed out.")
 	t.Logf("browser flow took %v; screenshots in %s", time.Since(start), b.shots)
 
 	// The portal was served as it is on AWS: every page through the
@@ -414,6 +483,33 @@ func TestBrowserEndToEnd(t *testing.T) {
 			t.Errorf("access log lacks %s:\n%s", want, access)
 		}
 	}
+}
+
+// openAccount finds an account by its email on the Accounts page and
+// opens it.
+func openAccount(b *browserSession, s *devStack, email string) {
+	b.t.Helper()
+	b.open(s.portal + "/admin/accounts")
+	b.fill("#email", email)
+	b.follow(`form[role="search"] button[type="submit"]`)
+	b.expect("search "+email, email)
+	b.follow(`main table a`)
+	b.expect("account "+email, email)
+}
+
+// accountAction presses an action's button on an account's page, then
+// Confirm, and expects the flash.
+func accountAction(b *browserSession, name, button, flash string) {
+	b.t.Helper()
+	sel := `form[action$="/` + name + `"] button`
+	if got := b.text(sel); got != button {
+		b.fail(name, fmt.Errorf("button %q, want %q", got, button))
+	}
+	b.follow(sel)
+	b.expect("confirm "+name, "Confirm")
+	b.follow(`form.actions button[type="submit"]`)
+	b.expect(name+" done", flash)
+	b.shot(name)
 }
 
 // signIn goes from a portal page through the provider's sign-in form and
