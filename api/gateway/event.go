@@ -249,9 +249,11 @@ func isText(contentType string, body []byte) bool {
 	if strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml") {
 		return true
 	}
+	// Not application/x-www-form-urlencoded: API Gateway base64-encodes
+	// form posts, and the portal's Lambda entry point must see them so
+	// here as it does on AWS.
 	return slices.Contains([]string{
-		"application/json", "application/xml", "application/javascript",
-		"application/x-www-form-urlencoded", "application/graphql",
+		"application/json", "application/xml", "application/javascript", "application/graphql",
 	}, mt)
 }
 

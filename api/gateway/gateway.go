@@ -95,6 +95,12 @@ type Config struct {
 	Timeout time.Duration
 	// RouteTimeouts overrides Timeout per route key ("GET /user").
 	RouteTimeouts map[string]time.Duration
+	// MaxBody is the largest request body the gateway takes, refused with
+	// 413 beyond; 0 means MaxBodyBytes, API Gateway's 10 MB. Lower it in
+	// front of functions that take less (the portal's forms): a public
+	// route reads bodies before anything authenticates the caller, and the
+	// gateway holds each one in memory, several times over.
+	MaxBody int64
 	// Body sets how slowly a request body may arrive: its Grace and
 	// MinRate (httpserve's defaults when zero) apply to every route; the
 	// gateway sets MaxBody and Handle per route (see routeLimits).
@@ -131,6 +137,8 @@ type Gateway struct {
 	accountID string
 	newID     func() string
 
+	maxBody    int64 // see Config.MaxBody
+
 	lastSecond atomic.Pointer[stampedSecond]
 	closed     atomic.Bool
 }
@@ -150,6 +158,10 @@ func New(cfg Config) (*Gateway, error) {
 		accountID: orDefault(cfg.AccountID, "000000000000"),
 		newID:     cfg.RequestID,
 		auth:      cfg.Authorizer,
+		maxBody:   cfg.MaxBody,
+	}
+	if g.maxBody <= 0 || g.maxBody > MaxBodyBytes {
+		g.maxBody = MaxBodyBytes
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -210,7 +222,7 @@ func New(cfg Config) (*Gateway, error) {
 		if d, ok := cfg.RouteTimeouts[r.Key]; ok && d > 0 {
 			rt.timeout = d
 		}
-		rt.limits = routeLimits(r, rt.timeout, cfg.Body)
+		rt.limits = routeLimits(r, rt.timeout, cfg.Body, g.maxBody)
 		if cfg.MaxConcurrency > 0 {
 			rt.slots = make(chan struct{}, cfg.MaxConcurrency)
 		}
@@ -312,7 +324,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// it costs nothing. The body itself is read only once the authorizer
 	// has passed the request, so that no unauthenticated client can make
 	// the gateway buffer 10 MB.
-	if r.ContentLength > MaxBodyBytes {
+	if r.ContentLength > g.maxBody {
 		g.answer(w, r, msgTooLarge)
 		return
 	}
@@ -334,7 +346,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.answer(w, r, msgUnauthorized)
 		return
 	}
-	body, ans, ok := readBody(r)
+	body, ans, ok := readBody(r, g.maxBody)
 	if !ok {
 		if ans == msgClientClosed {
 			// No one to answer: the access log records nginx's 499, and
@@ -404,15 +416,15 @@ func (g *Gateway) Close() error {
 	return nil
 }
 
-// readBody reads the request body, refusing it past MaxBodyBytes.
-func readBody(r *http.Request) ([]byte, gatewayAnswer, bool) {
-	if r.ContentLength > MaxBodyBytes {
+// readBody reads the request body, refusing it past max bytes.
+func readBody(r *http.Request, max int64) ([]byte, gatewayAnswer, bool) {
+	if r.ContentLength > max {
 		return nil, msgTooLarge, false
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, gatewayAnswer{}, true
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// Slower than the route's minimum rate (see routeLimits).
@@ -422,7 +434,7 @@ func readBody(r *http.Request) ([]byte, gatewayAnswer, bool) {
 	case err != nil:
 		return nil, msgBadRequest, false
 	}
-	if len(b) > MaxBodyBytes {
+	if int64(len(b)) > max {
 		return nil, msgTooLarge, false
 	}
 	return b, gatewayAnswer{}, true
@@ -529,11 +541,11 @@ type route struct {
 }
 
 // routeLimits are the deadlines of a route: a body the size the route's
-// method takes (MaxBodyBytes for one that creates or changes something, a
+// method takes (maxBody for one that creates or changes something, a
 // form's otherwise) arriving at httpserve's minimum rate, so that a 10 MB
 // POST on a slow link gets its ten minutes and a GET its few seconds; then
 // the integration timeout, and a little more to write the reply.
-func routeLimits(r api.Route, timeout time.Duration, body httpserve.Limits) httpserve.Limits {
+func routeLimits(r api.Route, timeout time.Duration, body httpserve.Limits, maxBody int64) httpserve.Limits {
 	l := httpserve.Form
 	if body.Grace > 0 {
 		l.Grace = body.Grace
@@ -542,8 +554,9 @@ func routeLimits(r api.Route, timeout time.Duration, body httpserve.Limits) http
 	method, _, _ := strings.Cut(r.Key, " ")
 	switch method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, "ANY", "$default":
-		l.MaxBody = MaxBodyBytes
+		l.MaxBody = maxBody
 	}
+	l.MaxBody = min(l.MaxBody, maxBody)
 	l.Handle = timeout + 5*time.Second
 	return l
 }

@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"encoding/base64"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -73,5 +76,73 @@ func TestDefaultRouteListedTwice(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("two $default routes accepted")
+	}
+}
+
+// TestMaxBody: a gateway in front of a function that takes little (the
+// portal's public route) refuses larger bodies, declared or sent, before
+// the function runs and without buffering them.
+func TestMaxBody(t *testing.T) {
+	fn := &recorder{}
+	gw, err := gateway.New(gateway.Config{
+		Routes:    []api.Route{{Key: gateway.DefaultRouteKey, Function: "portal", Public: true}},
+		Functions: map[string]any{"portal": fn.handle},
+		MaxBody:   1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{gw: gw, fn: fn}
+	if w := f.do(t, "POST", "/user/new", "", strings.NewReader(strings.Repeat("a", 1000))); w.Code != http.StatusOK {
+		t.Errorf("a body of exactly MaxBody: %d, want 200", w.Code)
+	}
+	for name, body := range map[string]io.Reader{
+		"declared": strings.NewReader(strings.Repeat("a", 1001)),
+		// Without a length, the body is cut at one byte past the limit.
+		"undeclared": io.MultiReader(strings.NewReader(strings.Repeat("a", 1001)), strings.NewReader("")),
+	} {
+		w := f.do(t, "POST", "/user/new", "", body)
+		if w.Code != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s body over MaxBody: %d, want 413", name, w.Code)
+		}
+	}
+	if fn.calls.Load() != 1 {
+		t.Errorf("function ran %d times, want once (for the body within the limit)", fn.calls.Load())
+	}
+}
+
+// TestFormPostsAreBase64 holds the twin to API Gateway: a form post
+// reaches the function base64-encoded with isBase64Encoded, as the portal's
+// function receives it on AWS; JSON stays text.
+func TestFormPostsAreBase64(t *testing.T) {
+	fn := &recorder{}
+	gw, err := gateway.New(gateway.Config{
+		Routes:    []api.Route{{Key: gateway.DefaultRouteKey, Function: "portal", Public: true}},
+		Functions: map[string]any{"portal": fn.handle},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{gw: gw, fn: fn}
+	for _, tc := range []struct {
+		contentType, body string
+		b64               bool
+	}{
+		{"application/x-www-form-urlencoded", "UserId=a&Name=%C3%81na", true},
+		{"application/x-www-form-urlencoded; charset=utf-8", "x=1", true},
+		{"application/json", `{"User":{"UserId":"a"}}`, false},
+		{"text/plain", "hello", false},
+	} {
+		r := httptest.NewRequest("POST", "/form", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", tc.contentType)
+		gw.ServeHTTP(httptest.NewRecorder(), r)
+		ev := f.fn.last(t)
+		want := tc.body
+		if tc.b64 {
+			want = base64.StdEncoding.EncodeToString([]byte(tc.body))
+		}
+		if ev.IsBase64Encoded != tc.b64 || ev.Body != want {
+			t.Errorf("%s: isBase64Encoded=%v body=%q, want %v %q", tc.contentType, ev.IsBase64Encoded, ev.Body, tc.b64, want)
+		}
 	}
 }

@@ -19,6 +19,11 @@ const (
 	maxRows      = 50
 )
 
+// MaxRequestBody is the largest request body any of the portal's routes
+// reads (the Create user form's); a gateway in front of the portal need
+// take no more.
+const MaxRequestBody = maxFormBytes
+
 // formReadError is why the posted form could not be read at all: the
 // status to answer with and the message shown above the form (a sentence
 // for people, hence its capital).

@@ -214,6 +214,7 @@ flags:
 		Routes:    []api.Route{lambdas.Portal},
 		Functions: map[string]any{lambdas.Portal.Function: lambdahttp.New(p.server, log.With("server", "portal"))},
 		APIID:     "portal",
+		MaxBody:   portal.MaxRequestBody,
 		AccessLog: accessOut,
 		Log:       log.With("server", "portal-gateway"),
 	})
