@@ -30,7 +30,7 @@ func TestEveryMainServesItsOwnEntry(t *testing.T) {
 	for _, path := range mains {
 		dir := filepath.Dir(path)
 		dirs = append(dirs, dir)
-		name, ok := servedName(t, path)
+		callee, name, ok := servedName(t, path)
 		switch {
 		case !ok:
 			t.Errorf("%s: main is not one call with the function's name as its only argument", path)
@@ -38,6 +38,8 @@ func TestEveryMainServesItsOwnEntry(t *testing.T) {
 			t.Errorf("%s serves %q, want its own directory's name %q", path, name, dir)
 		case !slices.Contains(fns, name):
 			t.Errorf("%s serves %q, which lambdas.Routes does not list", path, name)
+		case callee != entryPoint(name):
+			t.Errorf("%s calls %s, want %s for this kind of function", path, callee, entryPoint(name))
 		}
 	}
 	for _, fn := range fns {
@@ -47,9 +49,25 @@ func TestEveryMainServesItsOwnEntry(t *testing.T) {
 	}
 }
 
-// servedName returns the string literal a main.go's main passes to its one
-// call, e.g. "get_user" in `func main() { serve.Function("get_user") }`.
-func servedName(t *testing.T, path string) (string, bool) {
+// entryPoint is what a function's main must call: the user service's
+// routes (those with a Handler) start their handler through serve.Function,
+// the portal its http.Handler through function.Main.
+func entryPoint(function string) string {
+	for _, r := range lambdas.Routes() {
+		if r.Function == function && r.Handler != nil {
+			return "serve.Function"
+		}
+	}
+	if function == lambdas.Portal.Function {
+		return "function.Main"
+	}
+	return "(no entry point for " + function + ")"
+}
+
+// servedName returns the function a main.go's main calls, as pkg.Name, and
+// the string literal it passes, e.g. "serve.Function" and "get_user" in
+// `func main() { serve.Function("get_user") }`.
+func servedName(t *testing.T, path string) (callee, name string, ok bool) {
 	t.Helper()
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -65,24 +83,32 @@ func servedName(t *testing.T, path string) (string, bool) {
 			continue
 		}
 		if len(fn.Body.List) != 1 {
-			return "", false
+			return "", "", false
 		}
 		stmt, ok := fn.Body.List[0].(*ast.ExprStmt)
 		if !ok {
-			return "", false
+			return "", "", false
 		}
 		call, ok := stmt.X.(*ast.CallExpr)
 		if !ok || len(call.Args) != 1 {
-			return "", false
+			return "", "", false
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return "", "", false
+		}
+		pkg, ok := sel.X.(*ast.Ident)
+		if !ok {
+			return "", "", false
 		}
 		lit, ok := call.Args[0].(*ast.BasicLit)
 		if !ok || lit.Kind != token.STRING {
-			return "", false
+			return "", "", false
 		}
 		s, err := strconv.Unquote(lit.Value)
-		return s, err == nil
+		return pkg.Name + "." + sel.Sel.Name, s, err == nil
 	}
-	return "", false
+	return "", "", false
 }
 
 func TestRoutesHaveHandlersOrArePublic(t *testing.T) {
