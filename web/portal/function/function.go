@@ -38,17 +38,16 @@ import (
 	"strings"
 	"time"
 
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/usersvc/usersvc/web/accounts"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/usersvc/usersvc/api/client"
+	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/portal"
 	"github.com/usersvc/usersvc/web/portal/lambdahttp"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo"
