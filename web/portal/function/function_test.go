@@ -27,7 +27,7 @@ import (
 
 	"github.com/usersvc/usersvc/web/portal/function"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo"
-	"github.com/usersvc/usersvc/web/portal/session/dynamo/dynalite"
+	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 )
 
 func TestMain(m *testing.M) { dynalite.Main(m) }

@@ -22,7 +22,7 @@ import (
 
 	"github.com/usersvc/usersvc/web/portal/session"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo"
-	"github.com/usersvc/usersvc/web/portal/session/dynamo/dynalite"
+	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 	"github.com/usersvc/usersvc/web/portal/session/sessiontest"
 )
 

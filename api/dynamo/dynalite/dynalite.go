@@ -1,7 +1,9 @@
 // Package dynalite runs dynalite, a DynamoDB-compatible server in Node.js
 // (the module's package.json installs it into node_modules), for tests:
-// one in-memory server per test binary, started by Main from TestMain. It
-// follows the approach of api/dynamo's tests.
+// one in-memory server per test binary, started by Main from TestMain.
+// Every suite that runs against DynamoDB (api/dynamo's, the portal's
+// session store and portal) starts it through this package, so they skip,
+// or under CI=true fail, alike.
 package dynalite
 
 import (
