@@ -27,14 +27,17 @@ type testProvider struct {
 	signer jose.Signer
 	jwks   jose.JSONWebKeySet
 
-	mu            sync.Mutex
-	user          testUser
-	clientID      string
-	secret        string
-	expiresIn     int // seconds
-	codes         map[string]grant
-	refresh       map[string]testUser // live refresh tokens
-	revoked       []string
+	mu        sync.Mutex
+	user      testUser
+	clientID  string
+	secret    string
+	expiresIn int // seconds
+	codes     map[string]grant
+	refresh   map[string]testUser // live refresh tokens
+	revoked   []string
+	// revokes receives each revoked token, for a test to wait on a
+	// revocation that happens in the background (the sweep).
+	revokes       chan string
 	logouts       []url.Values
 	authorize     []url.Values // every authorize or signup request
 	signups       int
@@ -77,6 +80,7 @@ func newTestProvider(t testing.TB, clientID, secret string, now func() time.Time
 		jwks:    jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &rsaKey.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}},
 		codes:   map[string]grant{},
 		refresh: map[string]testUser{},
+		revokes: make(chan string, 64),
 		user:    testUser{sub: "sub-ada", email: "ada@example.com", username: "sub-ada"},
 	}
 	mux := http.NewServeMux()
@@ -223,4 +227,8 @@ func (p *testProvider) revoke(w http.ResponseWriter, r *http.Request) {
 	tok := r.PostFormValue("token")
 	delete(p.refresh, tok)
 	p.revoked = append(p.revoked, tok)
+	select {
+	case p.revokes <- tok:
+	default: // no test is waiting, and the buffer is full: the list has it
+	}
 }
