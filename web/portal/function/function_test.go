@@ -25,9 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 	"github.com/usersvc/usersvc/web/portal/function"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo"
-	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 )
 
 func TestMain(m *testing.M) { dynalite.Main(m) }

@@ -20,9 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 	"github.com/usersvc/usersvc/web/portal/session"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo"
-	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 	"github.com/usersvc/usersvc/web/portal/session/sessiontest"
 )
 
