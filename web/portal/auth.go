@@ -207,12 +207,41 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		oldID = sess.ID // a signed-in user who signed in again, say
 	}
 	if err := s.sessions.Rotate(ctx, oldID, next); err != nil {
-		s.storeDown(w, r, fmt.Errorf("store new session: %w", err))
+		s.abandonSignIn(w, r, sess, next, fmt.Errorf("store new session: %w", err))
 		return
+	}
+	if sess != nil {
+		// Its session is gone, so nothing would ever revoke it.
+		s.revokeSession(ctx, sess)
 	}
 	s.setSessionCookie(w, next.ID)
 	s.log.InfoContext(ctx, "signed in", "request_id", requestID(ctx), "sub", user.Subject)
 	http.Redirect(w, r, login.ReturnTo, http.StatusSeeOther)
+}
+
+// abandonSignIn answers a callback whose new session could not be stored.
+// Where Rotate is two requests (DynamoDB: delete, then create), a failure
+// of the second has already ended the old session, so every store is left
+// alike: the old session deleted (if the store answers) and its refresh
+// token revoked, the new tokens revoked (no session holds them, and a
+// refresh token would stay valid at the provider for its whole lifetime),
+// the cookie cleared, and the page says the browser is signed out. The
+// revocations outlive the request: a client that went away must not leave
+// live tokens behind.
+func (s *Server) abandonSignIn(w http.ResponseWriter, r *http.Request, old, next *session.Session, err error) {
+	ctx := context.WithoutCancel(r.Context())
+	s.revokeSession(ctx, next)
+	if old != nil {
+		if derr := s.sessions.Delete(ctx, old.ID); derr != nil {
+			// Unreachable from now on (the cookie goes): the sweep or the
+			// TTL removes it, and its token's lifetime bounds the rest.
+			s.log.WarnContext(ctx, "delete the session a failed sign-in replaced", "request_id", requestID(ctx), "error", derr)
+		} else {
+			s.revokeSession(ctx, old)
+		}
+	}
+	s.clearSessionCookie(w)
+	s.storeFailed(w, r, err, signInLostMessage)
 }
 
 // expiry is when tok's access token expires by the portal's clock.

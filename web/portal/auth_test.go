@@ -471,3 +471,20 @@ func TestAnonymousRequestsStoreNothing(t *testing.T) {
 		t.Errorf("%d sessions after sign-out", n)
 	}
 }
+
+// TestSignInAgainRevokesOld: a signed-in browser that signs in again (sign
+// up while signed in) gets a new session; the old one is gone, and so is
+// its refresh token, which no session holds any more.
+func TestSignInAgainRevokesOld(t *testing.T) {
+	h := newHarness(t)
+	c := h.signIn(ada)
+	if p := h.get(c, "/auth/signup"); p.status != 200 || !strings.Contains(p.body, "Sign out") {
+		t.Fatalf("second sign-in: %d at %s", p.status, p.url)
+	}
+	h.prov.mu.Lock()
+	live, revoked := len(h.prov.refresh), len(h.prov.revoked)
+	h.prov.mu.Unlock()
+	if live != 1 || revoked != 1 {
+		t.Errorf("%d refresh tokens live, %d revoked; want the new session's live and the old one's revoked", live, revoked)
+	}
+}

@@ -23,11 +23,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 	"github.com/usersvc/usersvc/web/portal"
 	"github.com/usersvc/usersvc/web/portal/lambdahttp"
 	"github.com/usersvc/usersvc/web/portal/session"
 	"github.com/usersvc/usersvc/web/portal/session/dynamo"
-	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 )
 
 func TestMain(m *testing.M) { dynalite.Main(m) }
@@ -41,6 +41,9 @@ type dynamoMeter struct {
 	// fault, when set, is how every request fails: "throttled" (400
 	// ThrottlingException), "error" (500), "down" (no connection).
 	fault atomic.Value // string
+	// only, when set, is the one operation the fault hits ("PutItem"):
+	// a failure between the two requests of a rotation, say.
+	only atomic.Value // string
 }
 
 func (m *dynamoMeter) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -48,7 +51,11 @@ func (m *dynamoMeter) RoundTrip(r *http.Request) (*http.Response, error) {
 	m.mu.Lock()
 	m.ops[op]++
 	m.mu.Unlock()
-	switch f, _ := m.fault.Load().(string); f {
+	f, _ := m.fault.Load().(string)
+	if only, _ := m.only.Load().(string); only != "" && only != op {
+		f = ""
+	}
+	switch f {
 	case "throttled":
 		body := `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`
 		return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
@@ -371,6 +378,44 @@ func testStoreDown(t *testing.T, fault string) {
 	}
 	if p := a.get(fresh, "/"); strings.Contains(p.body, "Sign out") || a.cookie(fresh) != nil {
 		t.Error("the failed callback left a session")
+	}
+}
+
+// TestCallbackStoreFails: a signed-in browser signs in again (sign-up
+// while signed in) and DynamoDB fails the new session's PutItem after
+// Rotate has deleted the old one. The browser is told the truth (it is
+// signed out), no session is left, and no refresh token the provider
+// handed out stays live without a session to end it.
+func TestCallbackStoreFails(t *testing.T) {
+	for _, fault := range []string{"throttled", "error", "down"} {
+		t.Run(fault, func(t *testing.T) {
+			a := newAWSHarness(t, 2)
+			c := a.signIn(ada)
+			a.meter.only.Store("PutItem")
+			a.meter.fault.Store(fault)
+			p := a.get(c, "/auth/signup")
+			a.meter.fault.Store("")
+			if p.status != http.StatusServiceUnavailable {
+				t.Errorf("callback: %d", p.status)
+			}
+			mustContain(t, p, "signed out", "request id")
+			mustNotContain(t, p, "Nothing was changed")
+			if n := a.items(t); n != 0 {
+				t.Errorf("%d items after the failed callback", n)
+			}
+			a.prov.mu.Lock()
+			live := len(a.prov.refresh)
+			a.prov.mu.Unlock()
+			if live != 0 {
+				t.Errorf("%d refresh tokens live at the provider with no session to hold them", live)
+			}
+			if a.cookie(c) != nil {
+				t.Error("the browser kept a session cookie")
+			}
+			if p := a.get(c, "/"); strings.Contains(p.body, "Sign out") {
+				t.Error("the browser is still signed in")
+			}
+		})
 	}
 }
 

@@ -35,8 +35,20 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 // unavailable or throttled (DynamoDB shedding load, say) gets the friendly
 // 503 page with Retry-After; anything else is the 500 page. Either way the
 // request changed nothing it could leave half-done: each request makes at
-// most one store write that matters, and it is the one that failed.
+// most one store write that matters, and it is the one that failed. (The
+// sign-in callback's rotation is the exception: see abandonSignIn.)
 func (s *Server) storeDown(w http.ResponseWriter, r *http.Request, err error) {
+	s.storeFailed(w, r, err, storeDownMessage)
+}
+
+const (
+	storeDownMessage  = "The portal could not reach its session store just now. Nothing was changed; try again in a moment. If it keeps happening, quote the request id below."
+	signInLostMessage = "The portal could not save your sign-in just now, so you are signed out. Sign in again in a moment. If it keeps happening, quote the request id below."
+)
+
+// storeFailed is storeDown with the 503 page's message, which must say
+// truthfully what the failure left behind.
+func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error, msg string) {
 	if !errors.Is(err, session.ErrUnavailable) {
 		s.serverError(w, r, err)
 		return
@@ -47,7 +59,7 @@ func (s *Server) storeDown(w http.ResponseWriter, r *http.Request, err error) {
 	s.errorPage(w, r, nil, pages.Error{
 		Status:  http.StatusServiceUnavailable,
 		Title:   "The portal is busy",
-		Message: "The portal could not reach its session store just now. Nothing was changed; try again in a moment. If it keeps happening, quote the request id below.",
+		Message: msg,
 	})
 }
 
