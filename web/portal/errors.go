@@ -8,6 +8,7 @@ import (
 	"github.com/usersvc/usersvc/api/client"
 	"github.com/usersvc/usersvc/web/portal/pages"
 	"github.com/usersvc/usersvc/web/portal/session"
+	"github.com/usersvc/usersvc/web/requestlog"
 )
 
 // errorPage renders the error page with the request id.
@@ -102,7 +103,7 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	s.log.WarnContext(r.Context(), "cross-origin form post refused", "request_id", requestID(r.Context()), "path", r.URL.Path)
+	s.log.WarnContext(r.Context(), "cross-origin form post refused", "request_id", requestID(r.Context()), "path", requestlog.Clip(r.URL.Path))
 	s.errorPage(w, r, nil, pages.Error{
 		Status:  http.StatusForbidden,
 		Title:   "Request refused",

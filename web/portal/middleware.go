@@ -22,7 +22,8 @@ func requestID(ctx context.Context) string {
 
 // observe gives every request an id (X-Request-Id), recovers from panics
 // with the 500 page, and logs one line per request. Only the path is
-// logged: query strings carry authorization codes and state.
+// logged: query strings carry authorization codes and state. The method
+// and path are the client's to choose, so they are clipped.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -47,8 +48,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			s.log.LogAttrs(ctx, level, "request",
 				slog.String("request_id", id),
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("method", requestlog.Clip(r.Method)),
+				slog.String("path", requestlog.Clip(r.URL.Path)),
 				slog.Int("status", rec.Status()),
 				slog.Duration("latency", time.Since(start)),
 			)

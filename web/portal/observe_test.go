@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/usersvc/usersvc/web/requestlog"
 )
 
 // TestRequestIDAndLog: every response carries its request id in
@@ -37,6 +39,33 @@ func TestRequestIDAndLog(t *testing.T) {
 			if !strings.Contains(line, want) {
 				t.Errorf("GET %s: log line %q lacks %q", path, line, want)
 			}
+		}
+	}
+}
+
+// TestAccessLogClipsRequest: a long path or method, which the client
+// chooses, takes at most requestlog.MaxLogged bytes of the access log
+// line, marked as cut.
+func TestAccessLogClipsRequest(t *testing.T) {
+	h := newHarness(t)
+	path := "/" + strings.Repeat("p", 4000)
+	method := strings.Repeat("M", 3000)
+	for _, m := range []string{"GET", method} {
+		req, _ := http.NewRequest(m, h.url+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	logs := h.logs.String()
+	if strings.Contains(logs, strings.Repeat("p", requestlog.MaxLogged+1)) || strings.Contains(logs, strings.Repeat("M", requestlog.MaxLogged+1)) {
+		t.Errorf("the log holds the whole path or method:\n%.2000s", logs)
+	}
+	for _, want := range []string{"…(truncated, 4001 bytes)", "…(truncated, 3000 bytes)"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no line marks a cut %q", want)
 		}
 	}
 }

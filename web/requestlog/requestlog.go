@@ -1,6 +1,7 @@
 // Package requestlog holds what the portal and the identity provider share
-// to log their requests: the form of a request id, and a ResponseWriter
-// that remembers the status it sent. (The HTTP API keeps API Gateway's own
+// to log their requests: the form of a request id, a ResponseWriter that
+// remembers the status it sent, and the bound on what a client's strings
+// (a path) may take of a log line. (The HTTP API keeps API Gateway's own
 // request ids and access log; see api/gateway.)
 package requestlog
 
@@ -8,6 +9,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // NewID returns a new request id: 16 hex digits, so that the web servers'
@@ -59,4 +63,25 @@ func (r *Recorder) Status() int {
 		return http.StatusOK
 	}
 	return r.status
+}
+
+// MaxLogged is how many bytes of a string a client chose (a path) a log
+// line keeps.
+const MaxLogged = 128
+
+// Clip bounds s, a string a client chose, for a log line: invalid UTF-8
+// becomes "?", and beyond MaxLogged bytes it is cut on a character boundary
+// and marked as cut with its length, so that a request can neither write
+// kilobytes into every line nor pass a cut value off as the whole.
+func Clip(s string) string {
+	n := len(s)
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) <= MaxLogged {
+		return s
+	}
+	cut := MaxLogged
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(truncated, " + strconv.Itoa(n) + " bytes)"
 }
