@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -492,5 +493,53 @@ func TestTamperedOnDynamo(t *testing.T) {
 	}
 	if p := a.get(c, "/profile"); p.status != 200 {
 		t.Errorf("the genuine cookie: %d", p.status)
+	}
+}
+
+// TestClientGone: a client that went away while the portal read its
+// session (the request's context cancelled) is no failure of the portal's:
+// the access log records 499 at INFO, and nothing is logged as an ERROR
+// or answered 500, on bbolt and on DynamoDB alike.
+func TestClientGone(t *testing.T) {
+	for _, store := range []string{"bolt", "dynamo"} {
+		t.Run(store, func(t *testing.T) {
+			var (
+				h     *harness
+				serve func(ctx context.Context, req *http.Request) int
+			)
+			if store == "bolt" {
+				h = newHarness(t)
+				serve = func(ctx context.Context, req *http.Request) int {
+					rec := httptest.NewRecorder()
+					h.srv.Config.Handler.ServeHTTP(rec, req.WithContext(ctx))
+					return rec.Code
+				}
+			} else {
+				a := newAWSHarness(t, 1)
+				h = a.harness
+				serve = func(ctx context.Context, req *http.Request) int {
+					resp, err := a.instances[0](ctx, toEvent(req))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return resp.StatusCode
+				}
+			}
+			c := h.signIn(ada)
+			req := httptest.NewRequest("GET", h.url+"/profile", nil)
+			req.AddCookie(h.cookie(c))
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			if status := serve(ctx, req); status != 499 {
+				t.Errorf("status %d, want 499", status)
+			}
+			logs := h.logs.String()
+			if strings.Contains(logs, "level=ERROR") || strings.Contains(logs, "status=500") {
+				t.Errorf("a client that went away was logged as the portal's error:\n%s", logs)
+			}
+			if !regexp.MustCompile(`level=INFO msg=request .*status=499`).MatchString(logs) {
+				t.Errorf("no INFO request line with status 499:\n%s", logs)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -17,8 +18,29 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, sess *session
 	s.render(w, r, e.Status, pages.ErrorPage(s.layout(w, r, sess, e.Title, ""), e))
 }
 
+// statusClientClosed is what the access log records for a request whose
+// client went away before the answer (nginx's code for it): no one reads
+// the answer, and it is not the portal's error.
+const statusClientClosed = 499
+
+// clientGone reports whether err is the request's own context cancelled,
+// the client having gone away (a closed tab, a dropped connection, API
+// Gateway's timeout), and if so answers 499 with an INFO line: it is no
+// failure of the portal's, and paging someone for it would be noise.
+func (s *Server) clientGone(w http.ResponseWriter, r *http.Request, err error) bool {
+	if r.Context().Err() == nil || !errors.Is(err, context.Canceled) {
+		return false
+	}
+	s.log.InfoContext(r.Context(), "the client went away", "request_id", requestID(r.Context()), "error", err)
+	w.WriteHeader(statusClientClosed)
+	return true
+}
+
 // serverError logs err and shows the 500 page, which says nothing of it.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if s.clientGone(w, r, err) {
+		return
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "error", err)
 	}
@@ -50,6 +72,9 @@ const (
 // storeFailed is storeDown with the 503 page's message, which must say
 // truthfully what the failure left behind.
 func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error, msg string) {
+	if s.clientGone(w, r, err) {
+		return
+	}
 	if !errors.Is(err, session.ErrUnavailable) {
 		s.serverError(w, r, err)
 		return
@@ -66,6 +91,9 @@ func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error, 
 
 // providerDown answers when the identity provider cannot be reached.
 func (s *Server) providerDown(w http.ResponseWriter, r *http.Request, sess *session.Session, err error) {
+	if s.clientGone(w, r, err) {
+		return
+	}
 	s.log.WarnContext(r.Context(), "identity provider unavailable", "request_id", requestID(r.Context()), "error", err)
 	w.Header().Set("Retry-After", "5")
 	s.errorPage(w, r, sess, pages.Error{
@@ -115,6 +143,9 @@ func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
 // the API's own messages for bad input are shown by the forms themselves.
 func (s *Server) apiError(w http.ResponseWriter, r *http.Request, sess *session.Session, err error) {
 	ctx := r.Context()
+	if s.clientGone(w, r, err) {
+		return
+	}
 	var ce *client.Error
 	apiRequest := ""
 	if errors.As(err, &ce) {
