@@ -45,6 +45,36 @@ type dynamoMeter struct {
 	// only, when set, is the one operation the fault hits ("PutItem"):
 	// a failure between the two requests of a rotation, say.
 	only atomic.Value // string
+	// accepted counts the writes DynamoDB accepted (a refused conditional
+	// write changes nothing).
+	accepted atomic.Int64
+	// gate, when set, holds each GetItem's answer until all the GetItems
+	// it waits for have been answered: requests that all read a session
+	// before any of them writes it.
+	gate atomic.Pointer[barrier]
+}
+
+// barrier releases its first n arrivals together; later ones pass.
+type barrier struct {
+	mu   sync.Mutex
+	left int
+	open chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{left: n, open: make(chan struct{})} }
+
+func (b *barrier) arrive() {
+	b.mu.Lock()
+	if b.left == 0 {
+		b.mu.Unlock()
+		return
+	}
+	b.left--
+	if b.left == 0 {
+		close(b.open)
+	}
+	b.mu.Unlock()
+	<-b.open
 }
 
 func (m *dynamoMeter) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -66,7 +96,14 @@ func (m *dynamoMeter) RoundTrip(r *http.Request) (*http.Response, error) {
 	case "down":
 		return nil, errors.New("dial tcp 127.0.0.1:8000: connect: connection refused")
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusOK && (op == "PutItem" || op == "UpdateItem" || op == "DeleteItem") {
+		m.accepted.Add(1)
+	}
+	if b := m.gate.Load(); b != nil && op == "GetItem" {
+		b.arrive()
+	}
+	return resp, err
 }
 
 // take returns the counts so far and starts again.
@@ -541,5 +578,39 @@ func TestClientGone(t *testing.T) {
 				t.Errorf("no INFO request line with status 499:\n%s", logs)
 			}
 		})
+	}
+}
+
+// TestConcurrentViewsWriteOnce: two page views of one browser, a minute
+// after its last, both read the session before either records its use.
+// The one whose write loses the race finds the use recorded and writes
+// nothing: one write for the two.
+func TestConcurrentViewsWriteOnce(t *testing.T) {
+	a := newAWSHarness(t, 2)
+	c := a.signIn(ada)
+	a.clock.Add(2 * time.Minute)
+	a.clock.tick(time.Second)
+	a.meter.accepted.Store(0)
+	a.meter.gate.Store(newBarrier(2))
+	pages := make(chan page, 2)
+	for range 2 {
+		go func() {
+			req, _ := http.NewRequest("GET", a.url+"/", nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				pages <- page{}
+				return
+			}
+			resp.Body.Close()
+			pages <- page{status: resp.StatusCode}
+		}()
+	}
+	for range 2 {
+		if p := <-pages; p.status != 200 {
+			t.Errorf("page view: %d", p.status)
+		}
+	}
+	if n := a.meter.accepted.Load(); n != 1 {
+		t.Errorf("%d writes for two page views in the same minute, want 1", n)
 	}
 }

@@ -74,7 +74,8 @@ type Sessions interface {
 	// Update applies fn to the stored state of the session sess was read
 	// from and stores the result, which it returns; fn may run more than
 	// once. A session deleted or rotated away meanwhile is ErrNotFound,
-	// never brought back.
+	// never brought back. A store that retries after a lost race writes
+	// nothing when fn, run on the fresh state, changes nothing.
 	Update(ctx context.Context, sess *session.Session, fn func(*session.Session) error) (*session.Session, error)
 	// Rotate deletes the session oldID (if not "") and stores sess under
 	// a fresh id, which it sets.

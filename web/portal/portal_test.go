@@ -27,12 +27,23 @@ import (
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
+	// step, when set, is how far each reading moves the clock on, so
+	// that requests racing each other read different times, as they do.
+	step time.Duration
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	now := c.now
+	c.now = c.now.Add(c.step)
+	return now
+}
+
+func (c *clock) tick(step time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.step = step
 }
 
 func (c *clock) Add(d time.Duration) {

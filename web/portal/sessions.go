@@ -103,6 +103,11 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (*session.Sessi
 	}
 	if now.Sub(sess.Seen) >= seenGranularity {
 		updated, err := s.sessions.Update(ctx, sess, func(x *session.Session) error {
+			// Asked again on the stored state after a lost race: another
+			// page view of this browser may have recorded this minute.
+			if now.Sub(x.Seen) < seenGranularity {
+				return nil
+			}
 			x.Seen = now
 			x.Expires = expiry(x)
 			return nil

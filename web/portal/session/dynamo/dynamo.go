@@ -16,6 +16,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -144,17 +145,26 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 
 // Update applies fn to a copy of sess and writes the result on condition
 // that the stored version is still sess's. When another write came first,
-// it reads the session again (one GetItem) and applies fn to that; a
-// session deleted or rotated away meanwhile is session.ErrNotFound.
+// it waits a moment, reads the session again (one GetItem) and applies fn
+// to that; a session deleted or rotated away meanwhile is
+// session.ErrNotFound. On such a fresh read, fn decides again whether a
+// write is needed at all: when it leaves the session as it was (the other
+// write did what it would have, as with two page views recording the same
+// minute's use), nothing is written and the stored session is returned.
 func (s *Store) Update(ctx context.Context, sess *session.Session, fn func(*session.Session) error) (*session.Session, error) {
 	if sess.ID == "" {
 		return nil, session.ErrNotFound
 	}
 	cur := sess
-	for range updateAttempts {
+	for attempt := range updateAttempts {
 		next := cur.Clone()
 		if err := fn(next); err != nil {
 			return nil, err
+		}
+		// Only a read made here is known to be fresh; the caller's may
+		// be stale, and skipping its write would drop a change.
+		if attempt > 0 && sameData(cur, next) {
+			return cur, nil
 		}
 		next.ID, next.Version = cur.ID, cur.Version+1
 		it, err := s.item(next)
@@ -176,13 +186,27 @@ func (s *Store) Update(ctx context.Context, sess *session.Session, fn func(*sess
 		if !conditionFailed(err) {
 			return nil, mapError(ctx, "update session", err)
 		}
-		// Jittered, so that racing writers stop colliding.
-		time.Sleep(time.Duration(mrand.Int64N(int64(2 * time.Millisecond))))
+		// Jittered, so that racing writers stop colliding; a request
+		// given up on stops waiting.
+		wait := time.NewTimer(time.Duration(mrand.Int64N(int64(2 * time.Millisecond))))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return nil, fmt.Errorf("update session: %w", ctx.Err())
+		case <-wait.C:
+		}
 		if cur, err = s.Get(ctx, sess.ID); err != nil {
 			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("update session: %d writes in a row lost to concurrent ones", updateAttempts)
+}
+
+// sameData reports whether a and b would be stored alike.
+func sameData(a, b *session.Session) bool {
+	da, erra := json.Marshal(a)
+	db, errb := json.Marshal(b)
+	return erra == nil && errb == nil && bytes.Equal(da, db)
 }
 
 // Rotate deletes the session oldID, then creates sess under a fresh id.

@@ -145,3 +145,70 @@ func TestSharedKey(t *testing.T) {
 		t.Error("two names share a key")
 	}
 }
+
+// writeCounter counts the writes DynamoDB accepted (a conditional write
+// it refused writes nothing).
+type writeCounter struct{ writes atomic.Int64 }
+
+func (c *writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusOK && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") {
+		c.writes.Add(1)
+	}
+	return resp, err
+}
+
+// TestSeenRaceWritesOnce: two page views of one browser in the same
+// minute both read the session before either records its use, as the
+// portal's Seen update does (once a minute at most). The loser of the race
+// reads the winner's session, on which its change is no longer needed, and
+// writes nothing: one write in all.
+func TestSeenRaceWritesOnce(t *testing.T) {
+	s, _ := newStore(t)
+	counter := &writeCounter{}
+	counted := dynamo.New(client(dynalite.URL(t), func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: counter} }), s.Table())
+	sess := &session.Session{Created: time.Now(), Seen: time.Now().Add(-2 * time.Minute), Expires: time.Now().Add(time.Hour)}
+	if err := s.Create(t.Context(), sess); err != nil {
+		t.Fatal(err)
+	}
+	a, err := counted.Get(t.Context(), sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := counted.Get(t.Context(), sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := func(now time.Time) func(*session.Session) error {
+		return func(x *session.Session) error {
+			if now.Sub(x.Seen) < time.Minute {
+				return nil // recorded meanwhile
+			}
+			x.Seen = now
+			return nil
+		}
+	}
+	now := time.Now().Truncate(time.Second)
+	errs := make(chan error, 2)
+	for i, read := range []*session.Session{a, b} {
+		go func() {
+			_, err := counted.Update(t.Context(), read, seen(now.Add(time.Duration(i)*time.Second)))
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := counter.writes.Load(); n != 1 {
+		t.Errorf("%d writes for two page views in the same minute, want 1", n)
+	}
+	got, err := s.Get(t.Context(), sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Seen.Before(now) || got.Seen.Sub(now) > time.Second || got.Version != 2 {
+		t.Errorf("stored: seen %v (want one of the two views', from %v), version %d (want 2)", got.Seen, now, got.Version)
+	}
+}
