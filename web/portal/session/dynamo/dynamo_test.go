@@ -212,3 +212,52 @@ func TestSeenRaceWritesOnce(t *testing.T) {
 		t.Errorf("stored: seen %v (want one of the two views', from %v), version %d (want 2)", got.Seen, now, got.Version)
 	}
 }
+
+// cancelOnRefusal cancels a request's context as soon as DynamoDB refuses
+// a conditional write, as a client that goes away at that moment would,
+// and counts the requests sent after that.
+type cancelOnRefusal struct {
+	cancel context.CancelFunc
+	after  atomic.Int64
+	done   atomic.Bool
+}
+
+func (c *cancelOnRefusal) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.done.Load() {
+		c.after.Add(1)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusBadRequest && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") {
+		c.done.Store(true)
+		c.cancel()
+	}
+	return resp, err
+}
+
+// TestUpdateStopsWhenCancelled: an Update that lost a race, of a request
+// given up on meanwhile, stops at once: no read again, no write.
+func TestUpdateStopsWhenCancelled(t *testing.T) {
+	s, _ := newStore(t)
+	sess := &session.Session{Created: time.Now(), Seen: time.Now(), Expires: time.Now().Add(time.Hour)}
+	if err := s.Create(t.Context(), sess); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := s.Get(t.Context(), sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(t.Context(), stale, func(x *session.Session) error { x.Flash = "first"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	tr := &cancelOnRefusal{cancel: cancel}
+	gone := dynamo.New(client(dynalite.URL(t), func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: tr} }), s.Table())
+	_, err = gone.Update(ctx, stale, func(x *session.Session) error { x.Flash = "second"; return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Update: %v, want the context's cancellation", err)
+	}
+	if n := tr.after.Load(); n != 0 {
+		t.Errorf("%d requests sent after the request was given up on", n)
+	}
+}
