@@ -137,7 +137,7 @@ type Gateway struct {
 	accountID string
 	newID     func() string
 
-	maxBody    int64 // see Config.MaxBody
+	maxBody int64 // see Config.MaxBody
 
 	lastSecond atomic.Pointer[stampedSecond]
 	closed     atomic.Bool
