@@ -182,7 +182,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cursor := r.URL.Query().Get("cursor")
-	page, err := s.users.ListUsers(r.Context(), sess.Tokens.AccessToken, pageSize, cursor)
+	page, err := s.users.ListUsers(r.Context(), sess.Tokens.AccessToken, client.ListQuery{Limit: pageSize, Cursor: cursor})
 	if err != nil {
 		s.apiError(w, r, sess, err)
 		return

@@ -53,7 +53,7 @@ import (
 type Users interface {
 	GetUser(ctx context.Context, token, id string) (api.Item, error)
 	CreateUser(ctx context.Context, token string, item api.Item) (api.Item, error)
-	ListUsers(ctx context.Context, token string, limit int, cursor string) (client.Page, error)
+	ListUsers(ctx context.Context, token string, q client.ListQuery) (client.Page, error)
 }
 
 var _ Users = (*client.Client)(nil)

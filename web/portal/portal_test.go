@@ -105,7 +105,8 @@ func (f *fakeUsers) CreateUser(ctx context.Context, token string, item api.Item)
 	return stored, nil
 }
 
-func (f *fakeUsers) ListUsers(ctx context.Context, token string, limit int, cursor string) (client.Page, error) {
+func (f *fakeUsers) ListUsers(ctx context.Context, token string, q client.ListQuery) (client.Page, error) {
+	limit, cursor := q.Limit, q.Cursor
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tokens = append(f.tokens, token)
