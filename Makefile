@@ -34,8 +34,9 @@ bench: tools ## the figures the issues name
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 FUZZTIME ?= 2m
-fuzz: ## fuzz the POST /user body path
+fuzz: ## fuzz the POST /user body path and the GET /users query
 	$(GO) test -run '^$$' -fuzz FuzzCreateUser -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz FuzzListUsers -fuzztime $(FUZZTIME) ./api/
 
 lambdas: ## dist/lambdas/<function>.zip for every route
 	$(GO) run ./lambdas/bundle/cmd/bundle -o dist/lambdas

@@ -132,29 +132,21 @@ type listResponse struct {
 	Cursor string `json:"Cursor,omitempty"`
 }
 
-// ListUsers serves GET /users?limit=&cursor= to members of AdminGroup: a
-// page of items and, when there may be more, an opaque cursor for the next.
+// ListUsers serves GET /users?limit=&cursor=&createdBy= to members of
+// AdminGroup: a page of items and, when there may be more, an opaque cursor
+// for the next. With createdBy, only the items whose CreatedBy is exactly
+// that sub; such a page may be short or empty while a cursor follows, and
+// its cursors are good only with the same createdBy.
 func (a *API) ListUsers(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, func(ctx context.Context, c caller) (events.APIGatewayV2HTTPResponse, error) {
 		if !c.inGroup(AdminGroup) {
 			return events.APIGatewayV2HTTPResponse{}, errForbidden
 		}
-		limit := DefaultListLimit
-		if s, ok := req.QueryStringParameters["limit"]; ok {
-			n, err := strconv.Atoi(s)
-			if err != nil || !allDigits(s) || s[0] == '0' || n > MaxListLimit {
-				return events.APIGatewayV2HTTPResponse{}, invalid("query parameter \"limit\" must be a whole number from 1 to %d", MaxListLimit)
-			}
-			limit = n
+		q, err := parseListQuery(req.QueryStringParameters)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		var after string
-		if s, ok := req.QueryStringParameters["cursor"]; ok {
-			var err error
-			if after, err = decodeCursor(s); err != nil {
-				return events.APIGatewayV2HTTPResponse{}, err
-			}
-		}
-		page, err := a.store.ListUsers(ctx, limit, after)
+		page, err := a.store.ListUsers(ctx, q)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
@@ -163,10 +155,37 @@ func (a *API) ListUsers(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			resp.Users = []Item{}
 		}
 		if page.Next != "" {
-			resp.Cursor = encodeCursor(page.Next)
+			resp.Cursor = encodeCursor(page.Next, q.CreatedBy)
 		}
 		return jsonResponse(http.StatusOK, resp, nil)
 	})
+}
+
+// parseListQuery reads the query string of GET /users. Unknown parameters
+// are ignored, as everywhere in the API.
+func parseListQuery(params map[string]string) (ListQuery, error) {
+	q := ListQuery{Limit: DefaultListLimit}
+	if s, ok := params["createdBy"]; ok {
+		if err := ValidateCreatedBy(s); err != nil {
+			return ListQuery{}, err
+		}
+		q.CreatedBy = s
+	}
+	if s, ok := params["limit"]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || !allDigits(s) || s[0] == '0' || n > MaxListLimit {
+			return ListQuery{}, invalid("query parameter \"limit\" must be a whole number from 1 to %d", MaxListLimit)
+		}
+		q.Limit = n
+	}
+	if s, ok := params["cursor"]; ok {
+		after, err := decodeCursor(s, q.CreatedBy)
+		if err != nil {
+			return ListQuery{}, err
+		}
+		q.After = after
+	}
+	return q, nil
 }
 
 // caller is who the JWT authorizer says is calling.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -120,6 +121,32 @@ func TestFixtures(t *testing.T) {
 	if len(page.Users) != 2 || page.Cursor != nil {
 		t.Errorf("list: %d users, cursor %v; want 2 and none", len(page.Users), page.Cursor)
 	}
+	// Filtered by the sub that created both, a page of one at a time.
+	byCreator := loadEvent(t, "list_users_created_by.json")
+	var ids []string
+	for pages := 0; ; pages++ {
+		if pages > 3 {
+			t.Fatal("filtered listing does not end")
+		}
+		resp := call(t, a, byCreator)
+		var page struct {
+			Users  []map[string]any
+			Cursor string
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || resp.StatusCode != 200 || len(page.Users) > 1 {
+			t.Fatalf("list by creator: %d %s (%v)", resp.StatusCode, resp.Body, err)
+		}
+		for _, u := range page.Users {
+			ids = append(ids, u["UserId"].(string))
+		}
+		if page.Cursor == "" {
+			break
+		}
+		byCreator.QueryStringParameters["cursor"] = page.Cursor
+	}
+	if strings.Join(ids, ",") != "ana-01,ben-02" {
+		t.Errorf("list by creator: %v, want ana-01 and ben-02", ids)
+	}
 	for _, secret := range []string{"eyJ", "Madrid", "Ana"} {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("log leaks %q:\n%s", secret, logs.String())
@@ -152,6 +179,7 @@ type countingStore struct {
 	calls atomic.Int32
 	err   error
 	panic bool
+	last  api.ListQuery // the query of the last ListUsers
 }
 
 func (s *countingStore) hit() error {
@@ -176,11 +204,12 @@ func (s *countingStore) CreateUser(ctx context.Context, item api.Item) error {
 	return s.Store.CreateUser(ctx, item)
 }
 
-func (s *countingStore) ListUsers(ctx context.Context, limit int, after string) (api.Page, error) {
+func (s *countingStore) ListUsers(ctx context.Context, q api.ListQuery) (api.Page, error) {
 	if err := s.hit(); err != nil {
 		return api.Page{}, err
 	}
-	return s.Store.ListUsers(ctx, limit, after)
+	s.last = q
+	return s.Store.ListUsers(ctx, q)
 }
 
 func TestErrors(t *testing.T) {
@@ -233,6 +262,17 @@ func TestErrors(t *testing.T) {
 		{"limit with leading zero", query(list, map[string]string{"limit": "007"}), nil, false, 400, `"limit"`, 0},
 		{"empty cursor", query(list, map[string]string{"cursor": ""}), nil, false, 400, `"cursor"`, 0},
 		{"tampered cursor", query(list, map[string]string{"cursor": "AQAAAAAAAAAAYWxpY2U"}), nil, false, 400, `"cursor" is not a cursor this API issued`, 0},
+		{"empty createdBy", query(list, map[string]string{"createdBy": ""}), nil, false, 400, `query parameter "createdBy" must not be empty`, 0},
+		{"createdBy over 256 bytes", query(list, map[string]string{"createdBy": strings.Repeat("s", 257)}), nil, false, 400, `query parameter "createdBy" is 257 bytes long; at most 256 are allowed`, 0},
+		{"createdBy not UTF-8", query(list, map[string]string{"createdBy": "sub\xff"}), nil, false, 400, `query parameter "createdBy" is not valid UTF-8`, 0},
+		{"createdBy with a newline", query(list, map[string]string{"createdBy": "sub\nx"}), nil, false, 400, `query parameter "createdBy" must not contain control characters`, 0},
+		{"createdBy with NUL", query(list, map[string]string{"createdBy": "sub\x00"}), nil, false, 400, `query parameter "createdBy" must not contain control characters`, 0},
+		{"createdBy checked before limit", query(list, map[string]string{"createdBy": "", "limit": "0"}), nil, false, 400, `"createdBy"`, 0},
+		{"createdBy with a bad limit", query(list, map[string]string{"createdBy": "sub", "limit": "0"}), nil, false, 400, `"limit"`, 0},
+		{"createdBy with a tampered cursor", query(list, map[string]string{"createdBy": "sub", "cursor": "AQAAAAAAAAAAYWxpY2U"}), nil, false, 400, `"cursor" is not a cursor this API issued`, 0},
+		{"createdBy with an unfiltered cursor", query(list, map[string]string{"createdBy": "sub", "cursor": "Ac8oexPhY2sJYWxpY2U"}), nil, false, 400, `"cursor" is not a cursor this API issued for this listing`, 0},
+		{"createdBy, store failure", query(list, map[string]string{"createdBy": "sub"}), internal, false, 500, "Internal Server Error", 1},
+		{"createdBy, store unavailable", query(list, map[string]string{"createdBy": "sub"}), api.ErrUnavailable, false, 503, "Service Unavailable", 1},
 		{"store unavailable", get, fmt.Errorf("get: %w", api.ErrUnavailable), false, 503, "Service Unavailable", 1},
 		{"store timeout", create, context.DeadlineExceeded, false, 503, "Service Unavailable", 1},
 		{"caller went away", get, context.Canceled, false, 503, "Service Unavailable", 1},
@@ -321,6 +361,126 @@ func TestListPagination(t *testing.T) {
 	if len(seen) != len(want) {
 		t.Errorf("listed %d distinct users, want %d", len(seen), len(want))
 	}
+}
+
+// createAs creates an item with id through POST /user as the caller sub.
+func createAs(t *testing.T, a *api.API, sub, id string) {
+	t.Helper()
+	req := loadEvent(t, "create_user.json")
+	req.RequestContext.Authorizer.JWT.Claims["sub"] = sub
+	b, _ := json.Marshal(map[string]any{"User": map[string]any{"UserId": id}})
+	req.Body = string(b)
+	if resp := call(t, a, req); resp.StatusCode != 201 {
+		t.Fatalf("create %q as %q: %d %s", id, sub, resp.StatusCode, resp.Body)
+	}
+}
+
+type listPage struct {
+	Users  []map[string]any
+	Cursor string
+}
+
+// listAs lists GET /users with the query q as an admin.
+func listAs(t *testing.T, a *api.API, q map[string]string) (int, listPage, string) {
+	t.Helper()
+	req := loadEvent(t, "list_users_admin.json")
+	req.QueryStringParameters = q
+	resp := call(t, a, req)
+	var page listPage
+	if resp.StatusCode == 200 {
+		if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || page.Users == nil {
+			t.Fatalf("list %v: %s (%v)", q, resp.Body, err)
+		}
+	}
+	return resp.StatusCode, page, resp.Body
+}
+
+// TestListCreatedBy pages through GET /users?createdBy= for each of several
+// creators, whose subs are near misses of one another or need escaping.
+func TestListCreatedBy(t *testing.T) {
+	store := &countingStore{Store: newBolt(t)}
+	a, _ := newAPI(t, store)
+	subs := []string{"7c1e4a52-9d3b-4f6e-8a21-5b0c9d8e7f6a", "7c1e4a52-9d3b-4f6e-8a21-5b0c9d8e7f6", "a b&c=d/é", "A B&C=D/É", "nobody"}
+	want := map[string]map[string]bool{}
+	for i := range 23 {
+		sub := subs[i%4]
+		if i > 12 {
+			sub = subs[0] // most of the rest by one creator
+		}
+		id := fmt.Sprintf("item %02d/?&", i)
+		createAs(t, a, sub, id)
+		if want[sub] == nil {
+			want[sub] = map[string]bool{}
+		}
+		want[sub][id] = true
+	}
+	for _, sub := range subs {
+		for _, limit := range []string{"1", "2", "5", "100"} {
+			seen := map[string]int{}
+			q := map[string]string{"createdBy": sub, "limit": limit}
+			for pages := 0; ; pages++ {
+				if pages > 30 {
+					t.Fatalf("%q: pagination does not end", sub)
+				}
+				status, page, body := listAs(t, a, q)
+				if status != 200 {
+					t.Fatalf("%q limit %s: %d %s", sub, limit, status, body)
+				}
+				if store.last.CreatedBy != sub || store.last.Limit != atoi(limit) {
+					t.Fatalf("store asked %+v", store.last)
+				}
+				for _, u := range page.Users {
+					if u["CreatedBy"] != sub {
+						t.Errorf("%q: listed %v, created by %v", sub, u["UserId"], u["CreatedBy"])
+					}
+					seen[u["UserId"].(string)]++
+				}
+				if page.Cursor == "" {
+					break
+				}
+				q["cursor"] = page.Cursor
+			}
+			for id := range want[sub] {
+				if seen[id] != 1 {
+					t.Errorf("%q limit %s: %q listed %d times", sub, limit, id, seen[id])
+				}
+			}
+			if len(seen) != len(want[sub]) {
+				t.Errorf("%q limit %s: listed %d, want %d", sub, limit, len(seen), len(want[sub]))
+			}
+		}
+	}
+
+	// A cursor is good only in the listing that issued it.
+	_, first, _ := listAs(t, a, map[string]string{"createdBy": subs[0], "limit": "1"})
+	_, plain, _ := listAs(t, a, map[string]string{"limit": "1"})
+	if first.Cursor == "" || plain.Cursor == "" {
+		t.Fatal("no cursors to swap")
+	}
+	for _, q := range []map[string]string{
+		{"createdBy": subs[1], "cursor": first.Cursor},
+		{"cursor": first.Cursor},
+		{"createdBy": subs[0], "cursor": plain.Cursor},
+	} {
+		if status, _, body := listAs(t, a, q); status != 400 || !strings.Contains(body, `not a cursor this API issued for this listing`) {
+			t.Errorf("list %v: %d %s, want 400", q, status, body)
+		}
+	}
+	// A creator of nothing: an empty page, no cursor.
+	if status, page, body := listAs(t, a, map[string]string{"createdBy": "nobody"}); status != 200 || len(page.Users) != 0 || page.Cursor != "" {
+		t.Errorf("list by nobody: %d %s", status, body)
+	}
+	// Only admins may filter.
+	req := loadEvent(t, "list_users_not_admin.json")
+	req.QueryStringParameters = map[string]string{"createdBy": subs[0]}
+	if resp := call(t, a, req); resp.StatusCode != 403 {
+		t.Errorf("non-admin filter: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // TestSizeCountsServiceStamps sends an item that fits the limit as sent but
@@ -421,6 +581,96 @@ func FuzzCreateUser(f *testing.F) {
 			}
 		} else if _, ok := v["message"].(string); !ok {
 			t.Fatalf("error without message: %s", resp.Body)
+		}
+	})
+}
+
+// FuzzListUsers throws arbitrary query strings at GET /users: the handler
+// must never panic, must answer 200 or 400 with JSON, and a 200 must keep
+// the filter and the limit, with a cursor that the same query accepts.
+func FuzzListUsers(f *testing.F) {
+	for _, seed := range []struct {
+		limit, cursor, createdBy string
+		has                      uint8 // bit 0: limit, 1: cursor, 2: createdBy
+	}{
+		{"10", "", "", 1},
+		{"1", "", "sub-a", 5},
+		{"2", "Ac8oexPhY2sJYWxpY2U", "", 3},
+		{"2", "Ac8oexPhY2sJYWxpY2U", "sub-a", 7},
+		{"", "", "", 4},
+		{"", "", "sub-a\x00", 4},
+		{"", "", "sub\xff", 4},
+		{"", "", "\u0085", 4},
+		{"0", "", "sub-b", 5},
+		{"100", "AQAAAAAAAAAAYWxpY2U", "sub-b", 7},
+		{"", "", "sub-a sub-b", 4},
+		{"", "", "SUB-A", 4},
+		{"", "", strings.Repeat("é", 129), 4},
+	} {
+		f.Add(seed.limit, seed.cursor, seed.createdBy, seed.has)
+	}
+	store := newBolt(f)
+	a := api.New(store, slog.New(slog.DiscardHandler))
+	for i := range 7 {
+		sub := []string{"sub-a", "sub-b", "SUB-A"}[i%3]
+		item := api.Item{"UserId": fmt.Sprintf("u%d", i), "CreatedBy": sub}
+		if err := store.CreateUser(context.Background(), item); err != nil {
+			f.Fatal(err)
+		}
+	}
+	admin := &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "s", "cognito:groups": "[admins]"}},
+	}
+	f.Fuzz(func(t *testing.T, limit, cursor, createdBy string, has uint8) {
+		q := map[string]string{}
+		if has&1 != 0 {
+			q["limit"] = limit
+		}
+		if has&2 != 0 {
+			q["cursor"] = cursor
+		}
+		if has&4 != 0 {
+			q["createdBy"] = createdBy
+		}
+		req := events.APIGatewayV2HTTPRequest{RouteKey: "GET /users", QueryStringParameters: q,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{Authorizer: admin}}
+		resp, err := a.ListUsers(context.Background(), req)
+		if err != nil {
+			t.Fatalf("handler error: %v", err)
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+		case http.StatusBadRequest:
+			var msg struct{ Message string }
+			if json.Unmarshal([]byte(resp.Body), &msg) != nil || msg.Message == "" {
+				t.Fatalf("400 without a message: %s", resp.Body)
+			}
+			return
+		default:
+			t.Fatalf("status %d for %q: %s", resp.StatusCode, q, resp.Body)
+		}
+		var page listPage
+		if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || page.Users == nil {
+			t.Fatalf("200 without a page: %s", resp.Body)
+		}
+		most := api.DefaultListLimit
+		if n, ok := q["limit"]; ok {
+			most, _ = strconv.Atoi(n)
+		}
+		if len(page.Users) > most {
+			t.Fatalf("%d users for limit %d", len(page.Users), most)
+		}
+		for _, u := range page.Users {
+			if by, ok := q["createdBy"]; ok && u["CreatedBy"] != by {
+				t.Fatalf("createdBy %q listed %v", by, u)
+			}
+		}
+		if page.Cursor != "" {
+			q["cursor"] = page.Cursor
+			req.QueryStringParameters = q
+			if resp, _ := a.ListUsers(context.Background(), req); resp.StatusCode != http.StatusOK {
+				t.Fatalf("the page's own cursor refused: %d %s", resp.StatusCode, resp.Body)
+			}
 		}
 	})
 }

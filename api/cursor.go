@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 )
 
-// A cursor carries the UserId a listing resumes after. It is opaque to
+// A cursor carries the UserId a listing resumes after (see Page.Next). It is opaque to
 // clients and checked on the way back in: a version byte, a checksum and
 // the id, base64url-encoded. The checksum catches truncated, corrupted or
 // hand-edited cursors; it is not a secret, because a forged cursor could
@@ -20,23 +20,35 @@ const (
 
 var cursorDomain = []byte("usersvc list cursor v1\x00")
 
-func cursorSum(id string) []byte {
+// cursorSum is the checksum of a cursor of the listing filtered by
+// createdBy ("" for the whole listing). Binding the cursor to its filter
+// makes a cursor of one listing a 400 in another, instead of a page that
+// silently starts somewhere else. Neither string can hold a NUL (both
+// refuse control characters), so the hashed bytes are unambiguous, and the
+// unfiltered listing's cursors stay what they were.
+func cursorSum(id, createdBy string) []byte {
 	h := sha256.New()
 	h.Write(cursorDomain)
 	h.Write([]byte(id))
+	if createdBy != "" {
+		h.Write([]byte{0})
+		h.Write([]byte(createdBy))
+	}
 	return h.Sum(nil)[:cursorSumLen]
 }
 
-func encodeCursor(after string) string {
+func encodeCursor(after, createdBy string) string {
 	b := make([]byte, 0, 1+cursorSumLen+len(after))
 	b = append(b, cursorVersion)
-	b = append(b, cursorSum(after)...)
+	b = append(b, cursorSum(after, createdBy)...)
 	b = append(b, after...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (string, error) {
-	bad := invalid("query parameter \"cursor\" is not a cursor this API issued")
+// decodeCursor returns the UserId a cursor of the listing filtered by
+// createdBy resumes after.
+func decodeCursor(s, createdBy string) (string, error) {
+	bad := invalid("query parameter \"cursor\" is not a cursor this API issued for this listing")
 	if len(s) > base64.RawURLEncoding.EncodedLen(1+cursorSumLen+MaxUserIDBytes) {
 		return "", bad
 	}
@@ -45,7 +57,7 @@ func decodeCursor(s string) (string, error) {
 		return "", bad
 	}
 	id := string(b[1+cursorSumLen:])
-	if !bytes.Equal(b[1:1+cursorSumLen], cursorSum(id)) || ValidateUserID(id) != nil {
+	if !bytes.Equal(b[1:1+cursorSumLen], cursorSum(id, createdBy)) || ValidateUserID(id) != nil {
 		return "", bad
 	}
 	return id, nil

@@ -163,17 +163,35 @@ func validateItem(item Item) error {
 // ValidateUserID reports whether id can be a UserId: 1 to 256 bytes of
 // valid UTF-8 without control characters.
 func ValidateUserID(id string) error {
+	return validateName(`"UserId"`, id, MaxUserIDBytes)
+}
+
+// MaxCreatedByBytes bounds the createdBy filter of GET /users. A Cognito
+// sub is a 36-byte UUID; the bound leaves room for other issuers' subjects.
+const MaxCreatedByBytes = 256
+
+// ValidateCreatedBy reports whether sub can be the createdBy filter of
+// GET /users: 1 to 256 bytes of valid UTF-8 without control characters,
+// the rules of a UserId. No item can match anything else, since CreatedBy
+// is the sub the JWT authorizer passed on.
+func ValidateCreatedBy(sub string) error {
+	return validateName(`query parameter "createdBy"`, sub, MaxCreatedByBytes)
+}
+
+// validateName checks s as what names (already quoted) must be: 1 to maxBytes
+// bytes of valid UTF-8 without control characters.
+func validateName(what, s string, maxBytes int) error {
 	switch {
-	case id == "":
-		return invalid("\"UserId\" must not be empty")
-	case len(id) > MaxUserIDBytes:
-		return invalid("\"UserId\" is %d bytes long; at most %d are allowed", len(id), MaxUserIDBytes)
-	case !utf8.ValidString(id):
-		return invalid("\"UserId\" is not valid UTF-8")
+	case s == "":
+		return invalid("%s must not be empty", what)
+	case len(s) > maxBytes:
+		return invalid("%s is %d bytes long; at most %d are allowed", what, len(s), maxBytes)
+	case !utf8.ValidString(s):
+		return invalid("%s is not valid UTF-8", what)
 	}
-	for _, r := range id {
+	for _, r := range s {
 		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-			return invalid("\"UserId\" must not contain control characters")
+			return invalid("%s must not contain control characters", what)
 		}
 	}
 	return nil

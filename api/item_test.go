@@ -159,21 +159,63 @@ func TestItemSize(t *testing.T) {
 }
 
 func TestCursorRoundTripAndTamper(t *testing.T) {
-	for _, id := range []string{"a", "user 1/2?x=&y", strings.Repeat("é", 128)} {
-		got, err := decodeCursor(encodeCursor(id))
-		if err != nil || got != id {
-			t.Fatalf("round trip %q = %q, %v", id, got, err)
+	filters := []string{"", "sub", "0b7d2c64-1e5f-4a3b-9c8d-7e6f5a4b3c2d", "é 🔑", strings.Repeat("s", MaxCreatedByBytes)}
+	for _, by := range filters {
+		for _, id := range []string{"a", "user 1/2?x=&y", strings.Repeat("é", 128)} {
+			got, err := decodeCursor(encodeCursor(id, by), by)
+			if err != nil || got != id {
+				t.Fatalf("round trip %q (createdBy %q) = %q, %v", id, by, got, err)
+			}
+		}
+		c := encodeCursor("alice", by)
+		tampered := []string{"", "x", c[:len(c)-1], c + "A", strings.Replace(c, c[5:6], string(c[5]^1), 1),
+			encodeCursor("alice", by)[:3] + encodeCursor("bob", by)[3:], "!!!!", strings.Repeat("A", 1000)}
+		for _, s := range tampered {
+			if s == c {
+				continue
+			}
+			if id, err := decodeCursor(s, by); err == nil {
+				t.Errorf("decodeCursor(%q, %q) = %q, want an error", s, by, id)
+			}
+		}
+		// A cursor is good only in the listing that issued it.
+		for _, other := range append(filters, "Sub", "sub ", "su") {
+			if other == by {
+				continue
+			}
+			if id, err := decodeCursor(c, other); err == nil {
+				t.Errorf("a cursor of createdBy %q decoded with createdBy %q as %q", by, other, id)
+			}
 		}
 	}
-	c := encodeCursor("alice")
-	tampered := []string{"", "x", c[:len(c)-1], c + "A", strings.Replace(c, c[5:6], string(c[5]^1), 1),
-		encodeCursor("alice")[:3] + encodeCursor("bob")[3:], "!!!!", strings.Repeat("A", 1000)}
-	for _, s := range tampered {
-		if s == c {
-			continue
+	// The unfiltered listing's cursors are what they were before filters
+	// existed, so a cursor in a browser's history survives the upgrade.
+	if got := encodeCursor("alice", ""); got != "Ac8oexPhY2sJYWxpY2U" {
+		t.Errorf("encodeCursor(alice) = %q, changed", got)
+	}
+}
+
+func TestValidateCreatedBy(t *testing.T) {
+	for _, ok := range []string{"s", "0b7d2c64-1e5f-4a3b-9c8d-7e6f5a4b3c2d", "é 🔑", `q"u'o\te`, strings.Repeat("s", MaxCreatedByBytes), strings.Repeat("é", MaxCreatedByBytes/2)} {
+		if err := ValidateCreatedBy(ok); err != nil {
+			t.Errorf("ValidateCreatedBy(%q): %v", ok, err)
 		}
-		if id, err := decodeCursor(s); err == nil {
-			t.Errorf("decodeCursor(%q) = %q, want an error", s, id)
+	}
+	for in, msg := range map[string]string{
+		"":                                       `query parameter "createdBy" must not be empty`,
+		strings.Repeat("s", MaxCreatedByBytes+1): `query parameter "createdBy" is 257 bytes long; at most 256 are allowed`,
+		strings.Repeat("é", MaxCreatedByBytes/2) + "s": `query parameter "createdBy" is 257 bytes long; at most 256 are allowed`,
+		"a\xffb":       `query parameter "createdBy" is not valid UTF-8`,
+		"\xed\xa0\x80": `query parameter "createdBy" is not valid UTF-8`, // a surrogate
+		"a\x00b":       `query parameter "createdBy" must not contain control characters`,
+		"a\nb":         `query parameter "createdBy" must not contain control characters`,
+		"a\x7f":        `query parameter "createdBy" must not contain control characters`,
+		"a\u0085":      `query parameter "createdBy" must not contain control characters`,
+	} {
+		err := ValidateCreatedBy(in)
+		var verr *ValidationError
+		if !errors.As(err, &verr) || verr.Message != msg {
+			t.Errorf("ValidateCreatedBy(%q) = %v, want %q", in, err, msg)
 		}
 	}
 }

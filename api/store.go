@@ -21,19 +21,39 @@ type Store interface {
 	// When it returns nil the item is durable.
 	CreateUser(ctx context.Context, item Item) error
 
-	// ListUsers returns at most limit items, starting after the item whose
-	// UserId is after ("" starts at the beginning). Page.Next is "" when
-	// the listing is known to be complete; otherwise passing it back as
-	// after continues where this page stopped. Every item is returned
-	// exactly once over a full listing of an unchanging store. The order
-	// is the store's own.
-	ListUsers(ctx context.Context, limit int, after string) (Page, error)
+	// ListUsers returns at most q.Limit items, starting after the item
+	// whose UserId is q.After ("" starts at the beginning). Page.Next is ""
+	// when the listing is known to be complete; otherwise passing it back
+	// as After, with the same CreatedBy, continues where this page
+	// stopped. Every matching item is returned exactly once over a full
+	// listing of an unchanging store. The order is the store's own.
+	//
+	// With q.CreatedBy set, only items whose CreatedBy attribute is a
+	// string equal to it, byte for byte, match. Filtering may have to read
+	// the whole store, so a store may bound the work of one call: a
+	// filtered page may then be short, even empty, while Next is set.
+	// Callers follow Next until it is "", never stop at a short page.
+	ListUsers(ctx context.Context, q ListQuery) (Page, error)
+}
+
+// ListQuery says which page of items ListUsers returns.
+type ListQuery struct {
+	// Limit is the most items the page may hold; it must be positive.
+	Limit int
+	// After is the UserId the page starts after: "" for the first page,
+	// else the Next of the page before.
+	After string
+	// CreatedBy, when not "", keeps only the items whose CreatedBy (the
+	// sub of the caller who created them) is exactly this string.
+	CreatedBy string
 }
 
 // Page is one page of a listing.
 type Page struct {
 	Items []Item
 	// Next is the UserId to resume after, or "" when there is nothing more.
+	// It need not be the UserId of an item on the page: a filtered listing
+	// may resume after items it read and did not keep.
 	Next string
 }
 

@@ -95,12 +95,15 @@ func (s *Store) CreateUser(ctx context.Context, item api.Item) error {
 	return nil
 }
 
-// ListUsers implements api.Store, in byte order of UserId.
-func (s *Store) ListUsers(ctx context.Context, limit int, after string) (api.Page, error) {
+// ListUsers implements api.Store, in byte order of UserId. A filtered
+// listing reads every item after q.After until its page is full and one
+// more match is found (so that Next is "" after the last match); a local
+// file is read in milliseconds, so it does not bound that work.
+func (s *Store) ListUsers(ctx context.Context, q api.ListQuery) (api.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return api.Page{}, err
 	}
-	if limit < 1 {
+	if q.Limit < 1 {
 		return api.Page{}, errors.New("list users: limit must be positive")
 	}
 	var page api.Page
@@ -108,22 +111,36 @@ func (s *Store) ListUsers(ctx context.Context, limit int, after string) (api.Pag
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(usersBucket).Cursor()
 		var k, v []byte
-		if after == "" {
+		if q.After == "" {
 			k, v = c.First()
 		} else {
-			k, v = c.Seek([]byte(after))
-			if k != nil && bytes.Equal(k, []byte(after)) {
+			k, v = c.Seek([]byte(q.After))
+			if k != nil && bytes.Equal(k, []byte(q.After)) {
 				k, v = c.Next()
 			}
 		}
 		for ; k != nil; k, v = c.Next() {
-			if len(page.Items) == limit {
+			var item api.Item
+			if q.CreatedBy != "" {
+				var err error
+				if item, err = decode(v); err != nil {
+					return fmt.Errorf("user %q: %w", k, err)
+				}
+				// A CreatedBy that is not a string (absent, a number)
+				// equals no sub.
+				if by, _ := item[api.AttrCreatedBy].(string); by != q.CreatedBy {
+					continue
+				}
+			}
+			if len(page.Items) == q.Limit {
 				page.Next = last
 				return nil
 			}
-			item, err := decode(v)
-			if err != nil {
-				return fmt.Errorf("user %q: %w", k, err)
+			if item == nil {
+				var err error
+				if item, err = decode(v); err != nil {
+					return fmt.Errorf("user %q: %w", k, err)
+				}
 			}
 			page.Items = append(page.Items, item)
 			last = string(k)

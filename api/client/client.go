@@ -88,16 +88,32 @@ func (c *Client) CreateUser(ctx context.Context, token string, item api.Item) (a
 	return stored, nil
 }
 
-// ListUsers returns a page of at most limit users (0: the API's default)
-// starting at cursor ("" for the first page). Only admins may list; anyone
-// else gets an *Error matching ErrForbidden.
-func (c *Client) ListUsers(ctx context.Context, token string, limit int, cursor string) (Page, error) {
+// ListQuery selects a page of GET /users.
+type ListQuery struct {
+	// Limit is the most users on the page; 0 means the API's default.
+	Limit int
+	// Cursor is the Cursor of the page before; "" for the first page.
+	Cursor string
+	// CreatedBy, when not "", keeps only the users whose CreatedBy is
+	// exactly this sub. Such a page may be short, even empty, while its
+	// Cursor is set: follow the cursors until one is "". A cursor is good
+	// only with the CreatedBy of the page it came with.
+	CreatedBy string
+}
+
+// ListUsers returns a page of users. Only admins may list; anyone else
+// gets an *Error matching ErrForbidden. A CreatedBy or Cursor the API
+// refuses is an *Error matching ErrInvalid, whose Message says why.
+func (c *Client) ListUsers(ctx context.Context, token string, lq ListQuery) (Page, error) {
 	q := url.Values{}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+	if lq.Limit > 0 {
+		q.Set("limit", strconv.Itoa(lq.Limit))
 	}
-	if cursor != "" {
-		q.Set("cursor", cursor)
+	if lq.Cursor != "" {
+		q.Set("cursor", lq.Cursor)
+	}
+	if lq.CreatedBy != "" {
+		q.Set("createdBy", lq.CreatedBy)
 	}
 	var body struct {
 		Users  []api.Item `json:"Users"`

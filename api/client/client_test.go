@@ -86,7 +86,7 @@ func TestUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.ListUsers(context.Background(), "tok", 0, "")
+	_, err = c.ListUsers(context.Background(), "tok", client.ListQuery{})
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != 0 || !errors.Is(err, api.ErrUnavailable) {
 		t.Fatalf("got %v, want an unreachable *client.Error matching api.ErrUnavailable", err)
@@ -150,7 +150,7 @@ func TestRequests(t *testing.T) {
 		t.Errorf("CreateUser sent %+v, want %+v", got, want)
 	}
 
-	page, err := c.ListUsers(ctx, "T3", 2, "abc")
+	page, err := c.ListUsers(ctx, "T3", client.ListQuery{Limit: 2, Cursor: "abc"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +159,13 @@ func TestRequests(t *testing.T) {
 	}
 	if len(page.Users) != 2 || page.Cursor != "next" {
 		t.Errorf("page = %+v", page)
+	}
+
+	if _, err := c.ListUsers(ctx, "T4", client.ListQuery{CreatedBy: "a b&c=d/é"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := (seen{"GET", "/prod/users", "createdBy=a+b%26c%3Dd%2F%C3%A9", "Bearer T4", "", ""}); got != want {
+		t.Errorf("ListUsers by creator sent %+v, want %+v", got, want)
 	}
 }
 
@@ -172,7 +179,7 @@ func TestAgainstHandlers(t *testing.T) {
 	}
 	defer store.Close()
 	a := api.New(store, slog.New(slog.DiscardHandler))
-	groups := "[]"
+	groups, sub := "[]", "sub-1"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var fn string
 		for _, rt := range api.Routes {
@@ -199,7 +206,7 @@ func TestAgainstHandlers(t *testing.T) {
 				RequestID: "rid",
 				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 					JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
-						Claims: map[string]string{"sub": "sub-1", "cognito:groups": groups},
+						Claims: map[string]string{"sub": sub, "cognito:groups": groups},
 					},
 				},
 			},
@@ -248,7 +255,7 @@ func TestAgainstHandlers(t *testing.T) {
 	if _, err := c.CreateUser(ctx, "t", api.Item{"UserId": "big", "Blob": strings.Repeat("x", 500*1024)}); !errors.Is(err, client.ErrTooLarge) {
 		t.Errorf("create big: %v, want too large", err)
 	}
-	if _, err := c.ListUsers(ctx, "t", 0, ""); !errors.Is(err, client.ErrForbidden) {
+	if _, err := c.ListUsers(ctx, "t", client.ListQuery{}); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("list as non-admin: %v, want forbidden", err)
 	}
 	groups = "[admins]"
@@ -257,22 +264,49 @@ func TestAgainstHandlers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var ids []string
-	cursor := ""
-	for range 10 {
-		page, err := c.ListUsers(ctx, "t", 2, cursor)
-		if err != nil {
+	sub = "sub 2&x=é"
+	for _, id := range []string{"dee", "eve"} {
+		if _, err := c.CreateUser(ctx, "t", api.Item{"UserId": id}); err != nil {
 			t.Fatal(err)
 		}
-		for _, it := range page.Users {
-			ids = append(ids, it["UserId"].(string))
+	}
+	list := func(q client.ListQuery) string {
+		var ids []string
+		for range 10 {
+			page, err := c.ListUsers(ctx, "t", q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Users {
+				ids = append(ids, it["UserId"].(string))
+			}
+			if q.Cursor = page.Cursor; q.Cursor == "" {
+				break
+			}
 		}
-		if cursor = page.Cursor; cursor == "" {
-			break
+		return strings.Join(ids, ",")
+	}
+	for q, want := range map[client.ListQuery]string{
+		{Limit: 2}:                         "ada,bob,cy,dee,eve",
+		{Limit: 2, CreatedBy: "sub-1"}:     "ada,bob,cy",
+		{Limit: 1, CreatedBy: "sub 2&x=é"}: "dee,eve",
+		{CreatedBy: "sub-"}:                "",
+		{Limit: 1, CreatedBy: "SUB 2&X=É"}: "",
+	} {
+		if got := list(q); got != want {
+			t.Errorf("list %+v: %q, want %q", q, got, want)
 		}
 	}
-	if strings.Join(ids, ",") != "ada,bob,cy" {
-		t.Errorf("listed %v", ids)
+	_, err = c.ListUsers(ctx, "t", client.ListQuery{CreatedBy: "a\nb"})
+	if !errors.Is(err, client.ErrInvalid) || !errors.As(err, &e) || e.Message != `query parameter "createdBy" must not contain control characters` {
+		t.Errorf("list by a bad sub: %v", err)
+	}
+	first, err := c.ListUsers(ctx, "t", client.ListQuery{Limit: 1, CreatedBy: "sub-1"})
+	if err != nil || first.Cursor == "" {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	if _, err := c.ListUsers(ctx, "t", client.ListQuery{Cursor: first.Cursor, CreatedBy: sub}); !errors.Is(err, client.ErrInvalid) {
+		t.Errorf("another listing's cursor: %v, want invalid", err)
 	}
 }
 

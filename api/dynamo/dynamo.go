@@ -35,13 +35,17 @@ type Store struct {
 	client *dynamodb.Client
 	table  string
 	log    *slog.Logger
+
+	// The bounds of a filtered page; tests lower them.
+	maxFilteredScans int
+	maxScanBatch     int
 }
 
 var _ api.Store = (*Store)(nil)
 
 // New returns a Store on table, reached through client.
 func New(client *dynamodb.Client, table string, log *slog.Logger) *Store {
-	return &Store{client: client, table: table, log: log}
+	return &Store{client: client, table: table, log: log, maxFilteredScans: maxFilteredScans, maxScanBatch: maxScanBatch}
 }
 
 // NewFromEnv returns a Store configured the way the Lambda functions are:
@@ -147,52 +151,95 @@ func sameItem(stored map[string]types.AttributeValue, item api.Item) bool {
 	return err == nil && reflect.DeepEqual(map[string]any(got), map[string]any(item))
 }
 
+// Bounds of the work one filtered page does. A filtered Scan reads (and
+// is billed for) every item it evaluates, matching or not, so a page of
+// a rare creator's items could otherwise read the whole table in one
+// request, past the function's timeout. The bound makes such a page short
+// (even empty) with a cursor instead, as the api.Store contract allows.
+const (
+	// maxFilteredScans is how many Scan calls one filtered page may make:
+	// each reads at most 1 MB, so a page reads at most 8 MB (2,048 read
+	// units, consistent), in a few hundred milliseconds.
+	maxFilteredScans = 8
+	// maxScanBatch is the most items one filtered Scan evaluates.
+	maxScanBatch = 1000
+)
+
 // ListUsers implements api.Store with a Scan, in DynamoDB's own order (the
 // hash order of UserId). Scan's Limit bounds the items read, and a scan
 // stops early at 1 MB, so ListUsers scans again until the page is full or
-// the table is exhausted: a page is short only at the end. Next is the
-// UserId of DynamoDB's LastEvaluatedKey, so it may be set on the last page
-// when DynamoDB cannot yet know it is the last; the page after it is empty.
-func (s *Store) ListUsers(ctx context.Context, limit int, after string) (api.Page, error) {
-	if limit < 1 {
+// the table is exhausted: an unfiltered page is short only at the end.
+// Next is the UserId of DynamoDB's LastEvaluatedKey, so it may be set on
+// the last page when DynamoDB cannot yet know it is the last; the page
+// after it is empty.
+//
+// A CreatedBy filter is a FilterExpression (no other IAM action than
+// Scan). DynamoDB applies it after Limit, to the items each Scan read, so
+// a filtered Scan may return fewer matches than asked for, or none. The
+// store scans on, evaluating twice as many items each time (up to
+// maxScanBatch), until the page is full, the table ends, or it has made
+// maxFilteredScans calls. When a Scan matches more items than the page
+// has room for, Next is the UserId of the last item kept: resuming after
+// it reads the ones left over again, and skips none.
+func (s *Store) ListUsers(ctx context.Context, q api.ListQuery) (api.Page, error) {
+	if q.Limit < 1 {
 		return api.Page{}, errors.New("list users: limit must be positive")
 	}
-	var start map[string]types.AttributeValue
-	if after != "" {
-		start = key(after)
+	in := &dynamodb.ScanInput{
+		TableName: aws.String(s.table),
+		// Consistent for the same reason as GetUser: an admin who has
+		// just created a user expects to see it listed.
+		ConsistentRead: aws.Bool(true),
 	}
-	page := api.Page{Items: make([]api.Item, 0, min(limit, 100))}
-	for {
-		out, err := s.client.Scan(ctx, &dynamodb.ScanInput{
-			TableName:         aws.String(s.table),
-			Limit:             aws.Int32(int32(min(limit-len(page.Items), 1<<30))),
-			ExclusiveStartKey: start,
-			// Consistent for the same reason as GetUser: an admin who has
-			// just created a user expects to see it listed.
-			ConsistentRead: aws.Bool(true),
-		})
+	if q.CreatedBy != "" {
+		in.FilterExpression = aws.String("#by = :by")
+		in.ExpressionAttributeNames = map[string]string{"#by": api.AttrCreatedBy}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":by": &types.AttributeValueMemberS{Value: q.CreatedBy}}
+	}
+	if q.After != "" {
+		in.ExclusiveStartKey = key(q.After)
+	}
+	page := api.Page{Items: make([]api.Item, 0, min(q.Limit, 100))}
+	batch := q.Limit
+	for scans := 1; ; scans++ {
+		need := q.Limit - len(page.Items)
+		evaluate := need
+		if q.CreatedBy != "" {
+			evaluate = max(need, min(batch, s.maxScanBatch))
+			batch *= 2
+		}
+		in.Limit = aws.Int32(int32(min(evaluate, 1<<30)))
+		out, err := s.client.Scan(ctx, in)
 		if err != nil {
 			return api.Page{}, fmt.Errorf("list users: %w", s.mapError(ctx, err))
 		}
 		for _, av := range out.Items {
+			if len(page.Items) == q.Limit {
+				last, _ := page.Items[len(page.Items)-1][api.AttrUserID].(string)
+				if last == "" {
+					return api.Page{}, errors.New("list users: scanned an item without a string UserId")
+				}
+				page.Next = last
+				return page, nil
+			}
 			item, err := unmarshalItem(av)
 			if err != nil {
 				return api.Page{}, fmt.Errorf("list users: %w", err)
 			}
 			page.Items = append(page.Items, item)
 		}
-		start = out.LastEvaluatedKey
-		if len(start) == 0 {
+		if len(out.LastEvaluatedKey) == 0 {
 			return page, nil
 		}
-		if len(page.Items) >= limit {
-			next, ok := start[api.AttrUserID].(*types.AttributeValueMemberS)
+		if len(page.Items) >= q.Limit || (q.CreatedBy != "" && scans >= s.maxFilteredScans) {
+			next, ok := out.LastEvaluatedKey[api.AttrUserID].(*types.AttributeValueMemberS)
 			if !ok || next.Value == "" {
 				return api.Page{}, errors.New("list users: scan resumes at a key without a string UserId")
 			}
 			page.Next = next.Value
 			return page, nil
 		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
 

@@ -55,7 +55,14 @@ var operations = []struct {
 }{
 	{"GetUser", func(ctx context.Context, s *Store) error { _, err := s.GetUser(ctx, "u1"); return err }},
 	{"CreateUser", func(ctx context.Context, s *Store) error { return s.CreateUser(ctx, api.Item{"UserId": "u1"}) }},
-	{"ListUsers", func(ctx context.Context, s *Store) error { _, err := s.ListUsers(ctx, 10, ""); return err }},
+	{"ListUsers", func(ctx context.Context, s *Store) error {
+		_, err := s.ListUsers(ctx, api.ListQuery{Limit: 10})
+		return err
+	}},
+	{"ListUsersCreatedBy", func(ctx context.Context, s *Store) error {
+		_, err := s.ListUsers(ctx, api.ListQuery{Limit: 10, CreatedBy: "sub"})
+		return err
+	}},
 }
 
 func TestErrorMapping(t *testing.T) {
@@ -149,7 +156,10 @@ func TestListUsersRejectsBadLimit(t *testing.T) {
 	url, requests := fakeDynamoDB(t, 500, "")
 	s := New(testClient(url), "AppDummy", slog.New(slog.DiscardHandler))
 	for _, limit := range []int{0, -1} {
-		if _, err := s.ListUsers(t.Context(), limit, ""); err == nil {
+		if _, err := s.ListUsers(t.Context(), api.ListQuery{Limit: limit, CreatedBy: "sub"}); err == nil {
+			t.Errorf("filtered ListUsers(%d) succeeded", limit)
+		}
+		if _, err := s.ListUsers(t.Context(), api.ListQuery{Limit: limit}); err == nil {
 			t.Errorf("ListUsers(%d) succeeded", limit)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,6 +103,26 @@ func TestEndToEndWithTheUserService(t *testing.T) {
 	}
 	if status, body, _ := call("GET", "/users?limit=10", admin, ""); status != 200 || !strings.Contains(body, `"ana-01"`) {
 		t.Errorf("list as an admin: %d %s", status, body)
+	}
+	// One creator's items, the sub taken from the query string as sent.
+	if status, body, _ := call("POST", "/user", plain, `{"User":{"UserId":"bob-01"}}`); status != 201 {
+		t.Fatalf("create as bob: %d %s", status, body)
+	}
+	for sub, want := range map[string]string{alice.Sub: "ana-01", bob.Sub: "bob-01"} {
+		status, body, _ := call("GET", "/users?createdBy="+url.QueryEscape(sub), admin, "")
+		if status != 200 || !strings.Contains(body, `"`+want+`"`) || strings.Count(body, `"UserId"`) != 1 {
+			t.Errorf("list by %s: %d %s, want %s alone", sub, status, body, want)
+		}
+	}
+	for _, q := range []string{"createdBy=", "createdBy=a%00", "createdBy=" + strings.Repeat("s", 257)} {
+		if status, body, _ := call("GET", "/users?"+q, admin, ""); status != 400 || !strings.Contains(body, `createdBy`) {
+			t.Errorf("list %.30s: %d %s, want 400", q, status, body)
+		}
+	}
+	// Bytes that are not UTF-8 reach the function as U+FFFD, as they do
+	// in the event's JSON on AWS: a sub nobody has.
+	if status, body, _ := call("GET", "/users?createdBy=%FF", admin, ""); status != 200 || body != `{"Users":[]}` {
+		t.Errorf("list by %%FF: %d %s", status, body)
 	}
 	if status, body, _ := call("GET", "/user?UserId=ana-01", "", ""); status != 401 || body != `{"message":"Unauthorized"}` {
 		t.Errorf("no token: %d %s", status, body)

@@ -31,6 +31,9 @@ func Run(t *testing.T, newStore func(t *testing.T) api.Store) {
 		{"CreateTwiceKeepsFirst", testCreateTwice},
 		{"EmptyList", testEmptyList},
 		{"ListPages", testListPages},
+		{"ListCreatedBy", testListCreatedBy},
+		{"ListCreatedByEmpty", testListCreatedByEmpty},
+		{"ListCreatedByAmongMany", testListCreatedByAmongMany},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"NumbersExact", testNumbersExact},
 		{"AwkwardUserIds", testAwkwardUserIDs},
@@ -129,7 +132,7 @@ func testCreateTwice(t *testing.T, s api.Store) {
 
 func testEmptyList(t *testing.T, s api.Store) {
 	for _, limit := range []int{1, 25, 100} {
-		page, err := s.ListUsers(t.Context(), limit, "")
+		page, err := s.ListUsers(t.Context(), api.ListQuery{Limit: limit})
 		if err != nil {
 			t.Fatalf("ListUsers(%d) of an empty store: %v", limit, err)
 		}
@@ -139,22 +142,23 @@ func testEmptyList(t *testing.T, s api.Store) {
 	}
 }
 
-// listAll pages through s with limit and returns how often each UserId was
-// seen, failing on a page larger than limit or a listing that never ends.
-func listAll(t *testing.T, s api.Store, limit int) map[string]int {
+// listAll pages through s with q (whose After it ignores) and returns how
+// often each UserId was seen, failing on a page larger than q.Limit or a
+// listing that never ends. Filtered pages may be short, even empty.
+func listAll(t *testing.T, s api.Store, q api.ListQuery) map[string]int {
 	t.Helper()
 	seen := map[string]int{}
-	after := ""
+	q.After = ""
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
-			t.Fatalf("limit %d: listing does not end", limit)
+			t.Fatalf("%+v: listing does not end", q)
 		}
-		page, err := s.ListUsers(t.Context(), limit, after)
+		page, err := s.ListUsers(t.Context(), q)
 		if err != nil {
-			t.Fatalf("ListUsers(%d, %q): %v", limit, after, err)
+			t.Fatalf("ListUsers(%+v): %v", q, err)
 		}
-		if len(page.Items) > limit {
-			t.Fatalf("ListUsers(%d, %q) returned %d items", limit, after, len(page.Items))
+		if len(page.Items) > q.Limit {
+			t.Fatalf("ListUsers(%+v) returned %d items", q, len(page.Items))
 		}
 		for _, item := range page.Items {
 			id, ok := item[api.AttrUserID].(string)
@@ -166,10 +170,10 @@ func listAll(t *testing.T, s api.Store, limit int) map[string]int {
 		if page.Next == "" {
 			return seen
 		}
-		if page.Next == after {
-			t.Fatalf("ListUsers(%d, %q): Next does not move on", limit, after)
+		if page.Next == q.After {
+			t.Fatalf("ListUsers(%+v): Next does not move on", q)
 		}
-		after = page.Next
+		q.After = page.Next
 	}
 }
 
@@ -182,7 +186,7 @@ func testListPages(t *testing.T, s api.Store) {
 		mustCreate(t, s, item)
 	}
 	for _, limit := range []int{1, 2, 7, 23, 100} {
-		seen := listAll(t, s, limit)
+		seen := listAll(t, s, api.ListQuery{Limit: limit})
 		for id, count := range seen {
 			if _, ok := want[id]; !ok {
 				t.Errorf("limit %d: listed unknown UserId %q", limit, id)
@@ -197,7 +201,7 @@ func testListPages(t *testing.T, s api.Store) {
 		}
 	}
 	// Listed items are whole items, not just keys.
-	page, err := s.ListUsers(t.Context(), 100, "")
+	page, err := s.ListUsers(t.Context(), api.ListQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +211,146 @@ func testListPages(t *testing.T, s api.Store) {
 	for _, got := range page.Items {
 		assertItem(t, got, want[got[api.AttrUserID].(string)])
 	}
+}
+
+// creators are the subs items are stamped with in the filter tests: near
+// misses of one another (prefix, case, Unicode normalisation, whitespace),
+// and characters that would break a hand-built filter expression.
+var creators = []string{
+	"0b7d2c64-1e5f-4a3b-9c8d-7e6f5a4b3c2d",
+	"0b7d2c64-1e5f-4a3b-9c8d-7e6f5a4b3c2",  // a prefix of the first
+	"0B7D2C64-1E5F-4A3B-9C8D-7E6F5A4B3C2D", // the first in upper case
+	"sub",
+	"sub ",
+	"Sub",
+	"café",       // precomposed é
+	"cafe\u0301", // e and a combining acute: canonically equal, other bytes
+	`q"u'o\te :by #by`,
+	"日本 🔑",
+	strings.Repeat("s", api.MaxCreatedByBytes),
+}
+
+// createdByItem is the i-th item whose CreatedBy is sub, as the API
+// stores it.
+func createdByItem(id, sub string, i int) api.Item {
+	return user(id, api.AttrCreatedBy, sub, api.AttrCreatedAt, "2026-11-25T10:20:00.123Z",
+		"I", json.Number(fmt.Sprint(i)), "Nested", map[string]any{"by": sub})
+}
+
+// assertListing checks that listing s by each sub in want with each of
+// limits returns exactly want[sub]'s items, each once, whole.
+func assertListing(t *testing.T, s api.Store, want map[string]map[string]api.Item, limits []int) {
+	t.Helper()
+	for sub, items := range want {
+		for _, limit := range limits {
+			seen := listAll(t, s, api.ListQuery{Limit: limit, CreatedBy: sub})
+			for id, count := range seen {
+				if _, ok := items[id]; !ok {
+					t.Errorf("createdBy %q, limit %d: listed %q, created by someone else", sub, limit, id)
+				} else if count != 1 {
+					t.Errorf("createdBy %q, limit %d: %q listed %d times", sub, limit, id, count)
+				}
+			}
+			for id := range items {
+				if seen[id] == 0 {
+					t.Errorf("createdBy %q, limit %d: %q never listed", sub, limit, id)
+				}
+			}
+		}
+	}
+	// Listed items are whole items.
+	for sub, items := range want {
+		q := api.ListQuery{Limit: 100, CreatedBy: sub}
+		for pages := 0; ; pages++ {
+			if pages > 1000 {
+				t.Fatalf("createdBy %q: listing does not end", sub)
+			}
+			page, err := s.ListUsers(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, got := range page.Items {
+				assertItem(t, got, items[got[api.AttrUserID].(string)])
+			}
+			if page.Next == "" {
+				break
+			}
+			q.After = page.Next
+		}
+	}
+}
+
+func testListCreatedBy(t *testing.T, s api.Store) {
+	want := map[string]map[string]api.Item{}
+	n := 0
+	for c, sub := range creators {
+		want[sub] = map[string]api.Item{}
+		// The first creator has many items, the others a few.
+		count := 1 + c%3
+		if c == 0 {
+			count = 11
+		}
+		for range count {
+			item := createdByItem(fmt.Sprintf("item-%03d", n), sub, n)
+			want[sub][item[api.AttrUserID].(string)] = item
+			mustCreate(t, s, item)
+			n++
+		}
+	}
+	// Items no sub created: none (the seed's items), CreatedBy of another
+	// type, and a sub hidden inside a value.
+	for i, item := range []api.Item{
+		user("other-none", "Name", "seed"),
+		user("other-number", api.AttrCreatedBy, json.Number("7")),
+		user("other-null", api.AttrCreatedBy, nil),
+		user("other-list", api.AttrCreatedBy, []any{creators[0]}),
+		user("other-map", api.AttrCreatedBy, map[string]any{"S": creators[0]}),
+		user("other-bool", api.AttrCreatedBy, true),
+		user("other-nested", "Meta", map[string]any{api.AttrCreatedBy: creators[0]}),
+		user("other-"+creators[0], "Owner", creators[0]),
+	} {
+		item["I"] = json.Number(fmt.Sprint(i))
+		mustCreate(t, s, item)
+	}
+	want["7"] = map[string]api.Item{}
+	want["nobody"] = map[string]api.Item{}
+	want["true"] = map[string]api.Item{}
+	assertListing(t, s, want, []int{1, 2, 3, 7, 100})
+	// The whole listing still lists everything once.
+	seen := listAll(t, s, api.ListQuery{Limit: 7})
+	if len(seen) != n+8 {
+		t.Errorf("unfiltered listing: %d items, want %d", len(seen), n+8)
+	}
+}
+
+func testListCreatedByEmpty(t *testing.T, s api.Store) {
+	for _, limit := range []int{1, 25, 100} {
+		if seen := listAll(t, s, api.ListQuery{Limit: limit, CreatedBy: creators[0]}); len(seen) != 0 {
+			t.Errorf("limit %d: an empty store listed %v", limit, seen)
+		}
+	}
+	mustCreate(t, s, createdByItem("only", creators[1], 0))
+	if seen := listAll(t, s, api.ListQuery{Limit: 1, CreatedBy: creators[0]}); len(seen) != 0 {
+		t.Errorf("a store of another's item listed %v", seen)
+	}
+}
+
+// testListCreatedByAmongMany hides a few matches among many other items,
+// so that a store that filters after reading a bounded batch must read
+// on (or hand out cursors) to find them all.
+func testListCreatedByAmongMany(t *testing.T, s api.Store) {
+	const n = 300
+	want := map[string]map[string]api.Item{"rare": {}, "common": {}}
+	for i := range n {
+		sub := "common"
+		if i%61 == 60 {
+			sub = "rare"
+		}
+		item := createdByItem(fmt.Sprintf("many-%03d", i), sub, i)
+		want[sub][item[api.AttrUserID].(string)] = item
+		mustCreate(t, s, item)
+	}
+	assertListing(t, s, want, []int{1, 2, 25, 100})
 }
 
 func testConcurrentCreate(t *testing.T, s api.Store) {
@@ -316,7 +460,7 @@ func testAwkwardUserIDs(t *testing.T, s api.Store) {
 			t.Errorf("GetUser(%q): err = %v, want ErrNotFound", id, err)
 		}
 	}
-	seen := listAll(t, s, 5)
+	seen := listAll(t, s, api.ListQuery{Limit: 5})
 	for _, id := range ids {
 		if seen[id] != 1 {
 			t.Errorf("%q listed %d times, want once", id, seen[id])
@@ -337,8 +481,11 @@ func testCancelledContext(t *testing.T, s api.Store) {
 	if err := s.CreateUser(ctx, user("new")); err == nil {
 		t.Error("CreateUser with a cancelled context succeeded")
 	}
-	if _, err := s.ListUsers(ctx, 10, ""); err == nil {
+	if _, err := s.ListUsers(ctx, api.ListQuery{Limit: 10}); err == nil {
 		t.Error("ListUsers with a cancelled context succeeded")
+	}
+	if _, err := s.ListUsers(ctx, api.ListQuery{Limit: 10, CreatedBy: "sub"}); err == nil {
+		t.Error("filtered ListUsers with a cancelled context succeeded")
 	}
 	// Whatever a cancelled create did, it did not report success; the store
 	// still works with a live context.

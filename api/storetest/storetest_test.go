@@ -64,14 +64,14 @@ func (m *memStore) CreateUser(ctx context.Context, item api.Item) error {
 	return nil
 }
 
-func (m *memStore) ListUsers(ctx context.Context, limit int, after string) (api.Page, error) {
+func (m *memStore) ListUsers(ctx context.Context, q api.ListQuery) (api.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return api.Page{}, err
 	}
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.items))
 	for id := range m.items {
-		if id > after {
+		if id > q.After {
 			ids = append(ids, id)
 		}
 	}
@@ -79,13 +79,16 @@ func (m *memStore) ListUsers(ctx context.Context, limit int, after string) (api.
 	slices.Sort(ids)
 	var page api.Page
 	for i, id := range ids {
-		if i == limit {
-			page.Next = ids[i-1]
-			break
-		}
 		item, err := m.GetUser(ctx, id)
 		if err != nil {
 			return api.Page{}, err
+		}
+		if by, _ := item[api.AttrCreatedBy].(string); q.CreatedBy != "" && by != q.CreatedBy {
+			continue
+		}
+		if len(page.Items) == q.Limit {
+			page.Next = ids[i-1]
+			break
 		}
 		page.Items = append(page.Items, item)
 	}

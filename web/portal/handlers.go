@@ -172,6 +172,12 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 // maxPageTrail bounds the Users listing's memory of previous pages.
 const maxPageTrail = 100
 
+// maxEmptyPages is how many empty pages with a cursor the Users page
+// follows before it shows one: a listing filtered by creator may come
+// back empty while more follows (the API bounds the work of one page), and
+// a run of empty pages to click through helps nobody.
+const maxEmptyPages = 4
+
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	sess := s.signedIn(w, r)
 	if sess == nil {
@@ -181,18 +187,44 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 		s.forbidden(w, r, sess)
 		return
 	}
-	cursor := r.URL.Query().Get("cursor")
-	page, err := s.users.ListUsers(r.Context(), sess.Tokens.AccessToken, pageSize, cursor)
-	if err != nil {
-		s.apiError(w, r, sess, err)
-		return
+	q := r.URL.Query()
+	createdBy := q.Get("createdBy")
+	title := "Users"
+	if q.Has("createdBy") {
+		// Checked here too, so that a bad address gets the portal's own
+		// page without a call to the API.
+		if err := api.ValidateCreatedBy(createdBy); err != nil {
+			s.errorPage(w, r, sess, pages.Error{
+				Status:  http.StatusBadRequest,
+				Title:   "Not an account's items",
+				Message: "This address does not name an account: " + err.Error() + ".",
+			})
+			return
+		}
+		title = "Items created by " + createdBy
 	}
-	v := pages.Users{Users: make([]map[string]any, len(page.Users))}
+	cursor := q.Get("cursor")
+	lq := client.ListQuery{Limit: pageSize, Cursor: cursor, CreatedBy: createdBy}
+	var page client.Page
+	for tries := 0; ; tries++ {
+		var err error
+		if page, err = s.users.ListUsers(r.Context(), sess.Tokens.AccessToken, lq); err != nil {
+			s.apiError(w, r, sess, err)
+			return
+		}
+		if len(page.Users) > 0 || page.Cursor == "" || tries == maxEmptyPages {
+			break
+		}
+		lq.Cursor = page.Cursor
+	}
+	v := pages.Users{Users: make([]map[string]any, len(page.Users)), CreatedBy: createdBy}
 	for i, u := range page.Users {
 		v.Users[i] = u
 	}
 	if page.Cursor != "" {
-		v.Next = usersURL(page.Cursor)
+		v.Next = usersURL(createdBy, page.Cursor)
+		// The API binds cursors to their filter, so one trail serves
+		// every filter without a cursor of one meaning a page of another.
 		if prev, ok := sess.Pages[page.Cursor]; !ok || prev != cursor {
 			updated, err := s.sessions.Update(r.Context(), sess, func(x *session.Session) error {
 				if x.Pages == nil || len(x.Pages) >= maxPageTrail {
@@ -211,14 +243,27 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 	if cursor != "" {
 		// A page reached by a link from elsewhere has no known
 		// predecessor; the first page is the honest way back.
-		v.Prev = usersURL(sess.Pages[cursor])
+		v.Prev = usersURL(createdBy, sess.Pages[cursor])
 	}
-	s.render(w, r, http.StatusOK, pages.UsersPage(s.layout(w, r, sess, "Users", "users"), v))
+	s.render(w, r, http.StatusOK, pages.UsersPage(s.layout(w, r, sess, title, "users"), v))
 }
 
-func usersURL(cursor string) string {
-	if cursor == "" {
+// usersURL is the address of the Users page at cursor ("" for the first
+// page), of the items createdBy created ("" for every item).
+func usersURL(createdBy, cursor string) string {
+	v := url.Values{}
+	if createdBy != "" {
+		v.Set("createdBy", createdBy)
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if len(v) == 0 {
 		return "/admin/users"
 	}
-	return "/admin/users?" + url.Values{"cursor": {cursor}}.Encode()
+	return "/admin/users?" + v.Encode()
 }
+
+// itemsURL is the Users page of the items the account sub created: where
+// an account's page in the admin screens links.
+func itemsURL(sub string) string { return usersURL(sub, "") }

@@ -229,6 +229,23 @@ func TestAccountScreensWithLocalProvider(t *testing.T) {
 		t.Fatalf("accounts: %d\n%s", page.status, page.body)
 	}
 	mustContain(t, page, `aria-current="page"`, ">Accounts<", "admin@example.com", "CONFIRMED")
+
+	// An account's page links to the items it created, and the link opens
+	// the Users page filtered by its sub.
+	me, err := svc.Find(t.Context(), "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.items["mine"] = map[string]any{"UserId": "mine", "CreatedBy": me.Sub}
+	fake.items["theirs"] = map[string]any{"UserId": "theirs", "CreatedBy": "someone-else"}
+	account := h.get(c, "/admin/accounts/find?id="+url.QueryEscape(me.Sub))
+	itemsLink := `href="/admin/users?createdBy=` + url.QueryEscape(me.Sub) + `"`
+	if account.status != 200 || !strings.Contains(account.body, itemsLink+`>Items this account created<`) {
+		t.Fatalf("account page %s (%d) lacks %s:\n%s", account.url, account.status, itemsLink, account.body)
+	}
+	items := h.get(c, "/admin/users?createdBy="+url.QueryEscape(me.Sub))
+	mustContain(t, items, "Items created by", me.Sub, `href="/user?UserId=mine"`)
+	mustNotContain(t, items, "theirs")
 	post := func(path string, form url.Values) page_ {
 		req, _ := http.NewRequest("POST", portalURL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

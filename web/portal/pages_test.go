@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,6 +186,159 @@ func TestUsersPage(t *testing.T) {
 		if p := h.get(c, "/admin/users"); p.status != http.StatusForbidden {
 			t.Errorf("status %d", p.status)
 		}
+	})
+}
+
+// link returns the address of the link rel (next, prev) on p, unescaped.
+func link(t *testing.T, p page, rel string) string {
+	t.Helper()
+	i := strings.Index(p.body, `rel="`+rel+`"`)
+	if i < 0 {
+		t.Fatalf("page %s has no %s link:\n%s", p.url, rel, p.body)
+	}
+	j := strings.LastIndex(p.body[:i], `href="`)
+	return html.UnescapeString(p.body[j+6 : i-2])
+}
+
+// listed returns the UserIds the Users page p links to, in order.
+func listed(p page) []string {
+	var ids []string
+	for _, m := range regexp.MustCompile(`href="/user\?UserId=([^"]*)"`).FindAllStringSubmatch(p.body, -1) {
+		v, _ := url.ParseQuery("UserId=" + html.UnescapeString(m[1]))
+		ids = append(ids, v.Get("UserId"))
+	}
+	return ids
+}
+
+func TestUsersPageCreatedBy(t *testing.T) {
+	h := newHarness(t)
+	const sub = "a b&c=d/é" // needs escaping in a URL and in HTML
+	var want []string
+	for i := range 80 {
+		id := fmt.Sprintf("item-%02d", i)
+		item := api.Item{"UserId": id, "CreatedBy": "sub-other"}
+		if i%2 == 0 {
+			item["CreatedBy"] = sub
+			want = append(want, id)
+		}
+		h.users.items[id] = item
+	}
+	h.users.items["none"] = api.Item{"UserId": "none"}
+	c := h.signIn(admin)
+	first := "/admin/users?" + url.Values{"createdBy": {sub}}.Encode()
+
+	t.Run("pages within the filter", func(t *testing.T) {
+		p := h.get(c, first)
+		if p.status != 200 {
+			t.Fatalf("status %d:\n%s", p.status, p.body)
+		}
+		mustContain(t, p, "Items created by", html.EscapeString(sub), "<title>Items created by "+html.EscapeString(sub),
+			`href="/admin/accounts/find?id=a+b%26c%3Dd%2F%C3%A9"`, `href="/admin/users">All users<`, ">Next<")
+		mustNotContain(t, p, ">Previous<", "<h1>Users</h1>")
+		var got []string
+		got = append(got, listed(p)...)
+		next := link(t, p, "next")
+		if !strings.Contains(next, "createdBy=a+b%26c%3Dd%2F%C3%A9") {
+			t.Errorf("Next leaves the filter: %s", next)
+		}
+		p2 := h.get(c, next)
+		got = append(got, listed(p2)...)
+		mustContain(t, p2, "Items created by", ">Previous<")
+		mustNotContain(t, p2, ">Next<")
+		if !slices.Equal(got, want) {
+			t.Errorf("listed %v\nwant %v", got, want)
+		}
+		back := h.get(c, link(t, p2, "prev"))
+		if back.url.String() != h.url+first || !slices.Equal(listed(back), listed(p)) {
+			t.Errorf("Previous went to %s, listing %v", back.url, listed(back))
+		}
+		for _, q := range h.users.takeQueries() {
+			if q.CreatedBy != sub || q.Limit != 25 {
+				t.Errorf("API asked %+v", q)
+			}
+		}
+	})
+
+	t.Run("the unfiltered trail is its own", func(t *testing.T) {
+		p := h.get(c, "/admin/users")
+		mustContain(t, p, "<h1>Users</h1>", "item-01")
+		p2 := h.get(c, link(t, p, "next"))
+		if prev := link(t, p2, "prev"); prev != "/admin/users" {
+			t.Errorf("Previous of the second unfiltered page: %s", prev)
+		}
+		// A cursor of the unfiltered listing is refused by the filtered one.
+		next, _ := url.Parse(link(t, p, "next"))
+		mixed := h.get(c, first+"&cursor="+url.QueryEscape(next.Query().Get("cursor")))
+		if mixed.status != http.StatusBadRequest {
+			t.Errorf("mixed cursor: %d", mixed.status)
+		}
+		mustContain(t, mixed, "not a cursor this API issued for this listing")
+	})
+
+	t.Run("empty pages are skipped", func(t *testing.T) {
+		// The API evaluates 10 items a call; the rare creator's items are
+		// the last ones, past four empty pages.
+		h.users.mu.Lock()
+		h.users.scan = 10
+		for _, id := range []string{"item-45", "item-77"} {
+			h.users.items[id]["CreatedBy"] = "rare"
+		}
+		h.users.mu.Unlock()
+		defer func() { h.users.mu.Lock(); h.users.scan = 0; h.users.mu.Unlock() }()
+		h.users.takeQueries()
+		p := h.get(c, "/admin/users?createdBy=rare")
+		if got := listed(p); !slices.Equal(got, []string{"item-45"}) {
+			t.Errorf("first page lists %v", got)
+		}
+		if n := len(h.users.takeQueries()); n != 5 {
+			t.Errorf("%d API calls for the first page, want 5", n)
+		}
+		p2 := h.get(c, link(t, p, "next"))
+		for p2.status == 200 && strings.Contains(p2.body, `rel="next"`) && len(listed(p2)) == 0 {
+			mustContain(t, p2, "No items on this page; there may be more on the next.")
+			p2 = h.get(c, link(t, p2, "next"))
+		}
+		if got := listed(p2); !slices.Equal(got, []string{"item-77"}) {
+			t.Errorf("second page lists %v", got)
+		}
+		// Previous leads back to the first page, not to a skipped one.
+		if prev := link(t, p2, "prev"); !strings.Contains(prev, "createdBy=rare") {
+			t.Errorf("Previous: %s", prev)
+		}
+	})
+
+	t.Run("an account without items", func(t *testing.T) {
+		p := h.get(c, "/admin/users?createdBy=nobody")
+		mustContain(t, p, "Items created by", "This account has created no items.")
+		mustNotContain(t, p, "Create user</a></p>", ">Next<")
+	})
+
+	t.Run("bad creators", func(t *testing.T) {
+		h.users.takeQueries()
+		for q, msg := range map[string]string{
+			"createdBy=":                            "must not be empty",
+			"createdBy=a%00b":                       "must not contain control characters",
+			"createdBy=a%0Ab":                       "must not contain control characters",
+			"createdBy=%FF":                         "is not valid UTF-8",
+			"createdBy=" + strings.Repeat("s", 257): "is 257 bytes long",
+		} {
+			p := h.get(c, "/admin/users?"+q)
+			if p.status != http.StatusBadRequest {
+				t.Errorf("%s: status %d", q, p.status)
+			}
+			mustContain(t, p, "Not an account&#39;s items", msg)
+		}
+		if n := len(h.users.takeQueries()); n != 0 {
+			t.Errorf("%d API calls for bad creators", n)
+		}
+	})
+
+	t.Run("refused to non-admins", func(t *testing.T) {
+		p := h.get(h.signIn(ada), first)
+		if p.status != http.StatusForbidden {
+			t.Errorf("status %d", p.status)
+		}
+		mustNotContain(t, p, "item-00")
 	})
 }
 

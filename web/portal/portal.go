@@ -22,7 +22,8 @@
 //	GET  /user/new          Create user: "User ID", attribute rows, "Attributes" JSON
 //	POST /user/new          create it (the API's 400/409/413 shown by the form)
 //	GET  /user?UserId=      Look up: the item as a table, or "not found"
-//	GET  /admin/users       Users (group admins): the listing, Next and Previous
+//	GET  /admin/users       Users (group admins): the listing, Next and Previous;
+//	                        ?createdBy=SUB lists the items one account created
 //	GET  /auth/login        sign in at the provider (?return_to=/local/path)
 //	GET  /auth/signup       sign up at the provider's /signup
 //	GET  /auth/callback     the registered redirect URI
@@ -53,7 +54,7 @@ import (
 type Users interface {
 	GetUser(ctx context.Context, token, id string) (api.Item, error)
 	CreateUser(ctx context.Context, token string, item api.Item) (api.Item, error)
-	ListUsers(ctx context.Context, token string, limit int, cursor string) (client.Page, error)
+	ListUsers(ctx context.Context, token string, q client.ListQuery) (client.Page, error)
 }
 
 var _ Users = (*client.Client)(nil)

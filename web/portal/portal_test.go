@@ -55,10 +55,12 @@ func (c *clock) Add(d time.Duration) {
 // fakeUsers is the HTTP API in memory, answering with the API's own error
 // messages.
 type fakeUsers struct {
-	mu     sync.Mutex
-	items  map[string]api.Item
-	fail   error // when set, every call fails with it
-	tokens []string
+	mu      sync.Mutex
+	items   map[string]api.Item
+	fail    error // when set, every call fails with it
+	tokens  []string
+	queries []client.ListQuery // of ListUsers
+	scan    int                // when set, the most items a filtered ListUsers evaluates
 }
 
 func newFakeUsers() *fakeUsers { return &fakeUsers{items: map[string]api.Item{}} }
@@ -76,6 +78,15 @@ func (f *fakeUsers) lastToken() string {
 		return ""
 	}
 	return f.tokens[len(f.tokens)-1]
+}
+
+// takeQueries returns the ListUsers queries since the last call.
+func (f *fakeUsers) takeQueries() []client.ListQuery {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.queries
+	f.queries = nil
+	return q
 }
 
 func (f *fakeUsers) GetUser(ctx context.Context, token, id string) (api.Item, error) {
@@ -116,12 +127,24 @@ func (f *fakeUsers) CreateUser(ctx context.Context, token string, item api.Item)
 	return stored, nil
 }
 
-func (f *fakeUsers) ListUsers(ctx context.Context, token string, limit int, cursor string) (client.Page, error) {
+// ListUsers lists in UserId order. Like the API, it binds a filtered
+// listing's cursors to its filter; and with scan set it evaluates at most
+// scan items per filtered call, as the DynamoDB store bounds its work, so
+// that pages come back short or empty with a cursor.
+func (f *fakeUsers) ListUsers(ctx context.Context, token string, q client.ListQuery) (client.Page, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tokens = append(f.tokens, token)
+	f.queries = append(f.queries, q)
 	if f.fail != nil {
 		return client.Page{}, f.fail
+	}
+	cursor := q.Cursor
+	if q.CreatedBy != "" && cursor != "" {
+		var ok bool
+		if cursor, ok = strings.CutPrefix(cursor, q.CreatedBy+"/"); !ok {
+			return client.Page{}, &client.Error{Status: 400, Message: `query parameter "cursor" is not a cursor this API issued for this listing`}
+		}
 	}
 	var ids []string
 	for id := range f.items {
@@ -131,9 +154,22 @@ func (f *fakeUsers) ListUsers(ctx context.Context, token string, limit int, curs
 	}
 	slices.Sort(ids)
 	var p client.Page
+	next := func(id string) string {
+		if q.CreatedBy != "" {
+			return q.CreatedBy + "/" + id
+		}
+		return id
+	}
 	for i, id := range ids {
-		if i == limit {
-			p.Cursor = ids[i-1]
+		if q.CreatedBy != "" && f.scan > 0 && i == f.scan {
+			p.Cursor = next(ids[i-1])
+			break
+		}
+		if by, _ := f.items[id]["CreatedBy"].(string); q.CreatedBy != "" && by != q.CreatedBy {
+			continue
+		}
+		if len(p.Users) == q.Limit {
+			p.Cursor = next(ids[i-1])
 			break
 		}
 		p.Users = append(p.Users, f.items[id])

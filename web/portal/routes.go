@@ -19,7 +19,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /user", pages(s.handleLookup))
 	mux.Handle("GET /admin/users", pages(s.handleUsers))
 	if s.cfg.Accounts != nil {
-		accounts := admin.New(admin.Config{Accounts: s.cfg.Accounts, Portal: adminPortal{s}, Log: s.log})
+		accounts := admin.New(admin.Config{Accounts: s.cfg.Accounts, Portal: adminPortal{s}, Log: s.log, ItemsURL: itemsURL})
 		mux.Handle(admin.Prefix, accounts)
 		mux.Handle(admin.Prefix+"/", accounts)
 	}

@@ -144,7 +144,7 @@ func newEnv(t *testing.T) *env {
 		Accounts: accounts.New(e.pool, poolID),
 		Portal:   e.portal,
 		Log:      slog.New(slog.NewJSONHandler(e.log, nil)),
-		ItemsURL: func(sub string) string { return "/admin/users?CreatedBy=" + url.QueryEscape(sub) },
+		ItemsURL: func(sub string) string { return "/admin/users?createdBy=" + url.QueryEscape(sub) },
 	})
 	return e
 }
@@ -524,7 +524,7 @@ func TestAccountPage(t *testing.T) {
 			t.Errorf("action form %+v is not a POST", f)
 		}
 	}
-	if got := r.links()["Items this account created"]; got != "/admin/users?CreatedBy="+url.QueryEscape(e.carl.Sub) {
+	if got := r.links()["Items this account created"]; got != "/admin/users?createdBy="+url.QueryEscape(e.carl.Sub) {
 		t.Errorf("items link %q", got)
 	}
 

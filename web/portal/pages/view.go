@@ -94,6 +94,8 @@ type Lookup struct {
 // Users is the admin's Users page: one page of the listing.
 type Users struct {
 	Users []map[string]any
+	// CreatedBy, when not "", is the sub whose items alone are listed.
+	CreatedBy string
 	// Next and Prev are the URLs of the neighbouring pages, "" when there
 	// is none.
 	Next, Prev string
