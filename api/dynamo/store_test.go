@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/api/dynamo/dynalite"
 	"github.com/usersvc/usersvc/api/storetest"
 )
 
@@ -77,7 +78,7 @@ func (r *scanRecorder) take() []map[string]any {
 func TestListUsersCreatedByScans(t *testing.T) {
 	s := newTestStore(t)
 	rec := &scanRecorder{}
-	s.client = testClient(dynaliteURL, func(o *dynamodb.Options) { o.HTTPClient = rec })
+	s.client = testClient(dynalite.URL(t), func(o *dynamodb.Options) { o.HTTPClient = rec })
 	s.maxFilteredScans, s.maxScanBatch = 2, 4
 	const n = 60
 	want := map[string]bool{}
