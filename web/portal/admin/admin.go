@@ -39,6 +39,7 @@ import (
 
 	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/portal/pages"
+	"github.com/usersvc/usersvc/web/requestlog"
 )
 
 // Prefix is the path under which the screens live; the portal routes
@@ -207,7 +208,7 @@ func (s *server) handleNotFound(p *page) {
 }
 
 func (s *server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	s.log.WarnContext(r.Context(), "cross-origin form post refused", "request_id", s.portal.RequestID(r.Context()), "path", r.URL.Path)
+	s.log.WarnContext(r.Context(), "cross-origin form post refused", "request_id", s.portal.RequestID(r.Context()), "path", requestlog.Clip(r.URL.Path))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
 	w.Write([]byte("This form was sent from another site, so the portal did not act on it. Use the portal's own pages.\n"))
