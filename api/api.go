@@ -40,8 +40,9 @@ type API struct {
 // Option configures an API.
 type Option func(*API)
 
-// WithClock sets the clock that stamps CreatedAt; tests use it.
-func WithClock(now func() time.Time) Option {
+// WithNow sets the clock that stamps CreatedAt (time.Now by default);
+// tests use it.
+func WithNow(now func() time.Time) Option {
 	return func(a *API) { a.now = now }
 }
 

@@ -37,7 +37,7 @@ func newBolt(t testing.TB) *bolt.Store {
 func newAPI(t testing.TB, store api.Store) (*api.API, *bytes.Buffer) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	return api.New(store, log, api.WithClock(func() time.Time { return fixedNow })), &logs
+	return api.New(store, log, api.WithNow(func() time.Time { return fixedNow })), &logs
 }
 
 func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
