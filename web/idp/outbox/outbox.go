@@ -137,8 +137,11 @@ const PageSize = 20
 // the message with ID before (from the newest when before is empty), and
 // the ID to pass as before for the next page ("" when there is none). Only
 // the files of the page are read: the directory listing is all the rest
-// costs.
+// costs. A page of n == 0 is empty and has no next page.
 func (o *Outbox) Page(before string, n int) ([]Message, string, error) {
+	if n == 0 {
+		return nil, "", nil
+	}
 	ids, err := o.ids()
 	if err != nil {
 		return nil, "", err

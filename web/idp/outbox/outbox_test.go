@@ -93,3 +93,24 @@ func TestPage(t *testing.T) {
 		t.Fatalf("page before a missing message = %+v", ms)
 	}
 }
+
+// A page of no messages is an empty answer, not a panic, however many
+// messages there are (found by review: Page(before, 0) indexed ids[-1]).
+func TestPageOfNone(t *testing.T) {
+	o := New(filepath.Join(t.TempDir(), "outbox"), "no-reply@localhost", nil, nil)
+	for i := range 3 {
+		if _, err := o.Send(fmt.Sprintf("u%d@example.com", i), "hi", "body\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, _, err := o.Page("", 1)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("first page: %v, %v", first, err)
+	}
+	for _, before := range []string{"", first[0].ID} {
+		ms, next, err := o.Page(before, 0)
+		if err != nil || len(ms) != 0 || next != "" {
+			t.Errorf("Page(%q, 0) = %v, %q, %v; want nothing", before, ms, next, err)
+		}
+	}
+}
