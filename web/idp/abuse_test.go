@@ -90,15 +90,30 @@ func TestLockoutSurvivesFlood(t *testing.T) {
 	for i := range 3 * lockoutCap {
 		e.srv.lockout.beginFrom(fmt.Sprintf("flood-direct%d@example.com", i), fmt.Sprintf("10.%d.%d.1", i/250/250, i/250%250))
 	}
+	// The flood that found the hole in the first fix: other names given as
+	// many failures as the victim's, a minute later, so that
+	// fewest-failures-first has to choose among equals, and took the
+	// oldest, the victim's.
+	e.clock.Advance(time.Minute)
+	for i := range 2 * lockoutCap {
+		for range LockoutThreshold - 1 {
+			e.srv.lockout.begin(fmt.Sprintf("flood-equal%d@example.com", i))
+		}
+	}
 	e.srv.lockout.mu.Lock()
 	names, clients := len(e.srv.lockout.names.m), len(e.srv.lockout.clients.m)
 	e.srv.lockout.mu.Unlock()
 	if names > lockoutCap || clients > lockoutCap {
 		t.Fatalf("tables hold %d names and %d clients, over the cap %d", names, clients, lockoutCap)
 	}
-	w := postFrom(e, b, login, url.Values{"username": {victim}, "password": {"Wrong-passw0rd"}}, "198.51.100.2:1000")
+	// From the client of the first guesses, which the flood did not touch:
+	// the answer must come from the name's own count.
+	w := postFrom(e, b, login, url.Values{"username": {victim}, "password": {"Wrong-passw0rd"}}, "198.51.100.1:1000")
 	if w.Code != http.StatusTooManyRequests {
 		t.Fatalf("fifth guess after the flood: %d, want 429 (locked)", w.Code)
+	}
+	if locked, _ := e.srv.lockout.locked(victim); !locked {
+		t.Fatal("the victim's name is not locked after its fifth failure: the flood flushed its count")
 	}
 }
 
@@ -366,28 +381,73 @@ func TestResetBusyForUnknownAddressToo(t *testing.T) {
 	}
 }
 
-// When every tracked name is locked, a new name is refused (answered as
-// locked) rather than let through uncounted, and the names already locked
-// stay locked.
-func TestLockoutFullOfLockedNamesRefusesNewOnes(t *testing.T) {
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	l := newLockout(c.Now)
-	for i := range lockoutCap {
-		l.names.m[fmt.Sprintf("n%d", i)] = &attempts{failures: LockoutThreshold, last: c.Now(), until: c.Now().Add(LockoutMax)}
-	}
-	if ok, until := l.beginFrom("new@example.com", "192.0.2.1"); ok || until.IsZero() {
-		t.Fatalf("a new name was let through a table full of locked names (ok %v)", ok)
-	}
-	if locked, _ := l.locked("n1"); !locked {
-		t.Fatal("a locked name was forgotten under pressure")
-	}
-	if len(l.names.m) > lockoutCap {
-		t.Fatalf("%d names, over the cap", len(l.names.m))
-	}
-	// Once the locks have ended, new names get in again.
-	c.Advance(LockoutMax + time.Second)
-	if ok, _ := l.beginFrom("new@example.com", "192.0.2.1"); !ok {
-		t.Fatal("a new name refused after the locks ended")
+// When every tracked name has a recent failure (or is locked), no name is
+// forgotten to make room: new names share one overflow count, which locks
+// like a name's, so they are neither let through uncounted nor able to
+// push a tracked name out. Tracked names keep their own counts.
+func TestLockoutOverflow(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		failures int
+		locked   bool
+	}{
+		{"recent failures", LockoutThreshold - 1, false},
+		{"a single recent failure", 1, false},
+		{"locked", LockoutThreshold, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			l := newLockout(c.Now)
+			for i := range lockoutCap {
+				a := &attempts{failures: tc.failures, last: c.Now()}
+				if tc.locked {
+					a.until = c.Now().Add(LockoutMax)
+				}
+				l.names.m[fmt.Sprintf("n%d", i)] = a
+			}
+			c.Advance(time.Minute)
+			allowed := 0
+			for i := range 3 * LockoutThreshold {
+				// From no client: only the names' table can say no.
+				if ok, _ := l.begin(fmt.Sprintf("new%d@example.com", i)); ok {
+					allowed++
+				}
+			}
+			if allowed != LockoutThreshold {
+				t.Errorf("%d new names tried a password, want %d (the overflow's threshold)", allowed, LockoutThreshold)
+			}
+			if locked, _ := l.locked("another@example.com"); !locked {
+				t.Error("a new name is not locked once the overflow is")
+			}
+			if len(l.names.m) > lockoutCap {
+				t.Fatalf("%d names, over the cap", len(l.names.m))
+			}
+			// Tracked names keep their counts.
+			if tc.locked {
+				if locked, _ := l.locked("n1"); !locked {
+					t.Fatal("a locked name was forgotten under pressure")
+				}
+			} else {
+				for range LockoutThreshold - tc.failures {
+					l.begin("n1")
+				}
+				if locked, _ := l.locked("n1"); !locked {
+					t.Fatalf("a name with %d recent failures lost its count under pressure", tc.failures)
+				}
+				if locked, _ := l.locked("n2"); locked {
+					t.Fatal("a tracked name is locked by the overflow")
+				}
+			}
+			// Once the tracked failures are forgotten, new names get their
+			// own counts again.
+			c.Advance(lockoutForget + time.Minute)
+			if ok, _ := l.begin("late@example.com"); !ok {
+				t.Fatal("a new name refused after the flood was forgotten")
+			}
+			if locked, _ := l.locked("late@example.com"); locked {
+				t.Fatal("a new name locked by a forgotten overflow")
+			}
+		})
 	}
 }
 

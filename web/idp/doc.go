@@ -128,9 +128,14 @@
 // forms that hash (sign-in, sign-up, reset) are limited per client
 // (HashBurst, then HashRate; 429 with Retry-After). Lockout counts failures
 // per sign-in name and per client (LockoutThreshold,
-// ClientLockoutThreshold), in tables that cannot be flushed: under
-// pressure they forget quiet names first, then those with the fewest
-// failures, never a locked one. The forms that mail (sign-up, forgot
+// ClientLockoutThreshold), in tables that cannot be flushed: a name or a
+// client with a failure in the last hour, or a lock, is never forgotten to
+// make room. When a table is full of those, new names (or clients) are
+// counted together, as one, until the flood's failures are an hour old:
+// the flood then gets LockoutThreshold tries per lock between all its new
+// names, and anyone whose name is not already tracked shares that lock
+// meanwhile (a sign-in that fails, or waits, for everyone new, rather than
+// a victim's count flushed). The forms that mail (sign-up, forgot
 // password) are limited per recipient and per client (MailPerAddress,
 // MailPerClient; "Attempt limit exceeded", ErrMailLimit, Cognito's
 // LimitExceededException), counted whether or not an account exists; the

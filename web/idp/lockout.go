@@ -1,8 +1,6 @@
 package idp
 
 import (
-	"cmp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,13 +32,16 @@ const (
 // client address. It counts names whether or not an account has them, so
 // being locked out says nothing about whether an account exists.
 //
-// Neither table can be flushed: under pressure (lockoutCap entries), the
-// entries forgotten first are those quiet for lockoutForget, then those
-// with the fewest failures, the quietest first; a locked entry is never
-// forgotten before its lock ends. A name with four recent failures
-// therefore outlives any number of names tried once. When every entry is
-// locked, a new key is refused (the attempt is answered as locked) rather
-// than let through uncounted.
+// Neither table can be flushed: an entry with a failure within
+// lockoutForget, or a lock, is never forgotten to make room. When a table
+// is full (lockoutCap entries) and none can go, new keys are counted
+// together in one overflow entry, which locks like a key of its own: a
+// flood of new names then has LockoutThreshold tries between all of them
+// per lock, and the names already tracked keep their counts. The price is
+// paid by people whose name is not tracked while the flood lasts: they
+// share the overflow's lock (see "Limits" in the package doc). A success
+// does not clear the overflow (it is everyone's), and a name is not known
+// to be in it, so succeed and undo take nothing back from it.
 type lockout struct {
 	now     func() time.Time
 	mu      sync.Mutex
@@ -57,10 +58,13 @@ type attempts struct {
 type failTable struct {
 	threshold int
 	m         map[string]*attempts
-	// full is when makeRoom last found every entry locked: until a second
-	// later it does not walk the table again, so that a crowd of new keys
-	// cannot make every request pay for a walk.
-	full time.Time
+	// overflow counts the keys that came while the table was full and
+	// nothing in it could be forgotten.
+	overflow attempts
+	// swept is when makeRoom last walked the table: it walks at most once
+	// a second, so that a crowd of new keys cannot make every request pay
+	// for a walk.
+	swept time.Time
 }
 
 func newLockout(now func() time.Time) *lockout {
@@ -105,11 +109,32 @@ func (l *lockout) lockedFrom(name, client string) (bool, time.Time) {
 }
 
 func (t *failTable) lockedAt(key string, now time.Time) (time.Time, bool) {
-	a := t.m[key]
+	a := t.find(key)
 	if a == nil || !now.Before(a.until) {
 		return time.Time{}, false
 	}
 	return a.until, true
+}
+
+// find returns the count that applies to key: its own, or the overflow's
+// when key is not tracked and the table is full; nil when there is none.
+func (t *failTable) find(key string) *attempts {
+	if a := t.m[key]; a != nil {
+		return a
+	}
+	if len(t.m) >= lockoutCap {
+		return &t.overflow
+	}
+	return nil
+}
+
+// forgotten reports whether a may go: quiet for lockoutForget (and so no
+// longer locked), or without failures and not locked.
+func forgotten(a *attempts, now time.Time) bool {
+	if now.Before(a.until) {
+		return false
+	}
+	return a.failures == 0 || now.Sub(a.last) > lockoutForget
 }
 
 // begin is beginFrom without a client address.
@@ -135,35 +160,32 @@ func (l *lockout) beginFrom(name, client string) (bool, time.Time) {
 			return false, until
 		}
 	}
-	na, ok := l.names.entry(name, now)
-	if !ok {
-		return false, now.Add(LockoutBase)
-	}
-	var ca *attempts
+	// The checks above saw what entry returns, or an entry it replaces
+	// with a new one (unlocked, as a forgotten entry is).
 	if client != "" {
-		if ca, ok = l.clients.entry(client, now); !ok {
-			l.names.drop(name, na)
-			return false, now.Add(LockoutBase)
-		}
-		l.clients.fail(ca, now)
+		l.clients.fail(l.clients.entry(client, now), now)
 	}
-	l.names.fail(na, now)
+	l.names.fail(l.names.entry(name, now), now)
 	return true, time.Time{}
 }
 
-// entry returns key's count, starting a new one (after making room) when
-// there is none or it is forgotten; false when there is no room.
-func (t *failTable) entry(key string, now time.Time) (*attempts, bool) {
+// entry returns the count to add key's failure to: its own, a new one
+// when there is none or it is forgotten, or, when the table is full and
+// nothing in it can be forgotten, the overflow.
+func (t *failTable) entry(key string, now time.Time) *attempts {
 	a := t.m[key]
-	if a != nil && now.Sub(a.last) <= lockoutForget {
-		return a, true
+	if a != nil && !forgotten(a, now) {
+		return a
 	}
 	if a == nil && len(t.m) >= lockoutCap && !t.makeRoom(now) {
-		return nil, false
+		if forgotten(&t.overflow, now) {
+			t.overflow = attempts{}
+		}
+		return &t.overflow
 	}
 	a = &attempts{}
 	t.m[key] = a
-	return a, true
+	return a
 }
 
 func (t *failTable) fail(a *attempts, now time.Time) {
@@ -172,13 +194,6 @@ func (t *failTable) fail(a *attempts, now time.Time) {
 	if a.failures >= t.threshold {
 		d := LockoutBase << min(a.failures-t.threshold, 10)
 		a.until = now.Add(min(d, LockoutMax))
-	}
-}
-
-// drop removes an entry just made that turned out not to be needed.
-func (t *failTable) drop(key string, a *attempts) {
-	if a.failures == 0 {
-		delete(t.m, key)
 	}
 }
 
@@ -196,42 +211,22 @@ func (t *failTable) takeBack(key string) {
 	}
 }
 
-// makeRoom frees at least one entry, a tenth of the table when it has to
-// choose (so the choice, a sort, is made once per many new keys). It
-// reports false when every entry is locked.
+// makeRoom forgets every entry that may go (see forgotten) and reports
+// whether that made room. An entry with a recent failure or a lock is never
+// forgotten, whatever the pressure: choosing among those (fewest failures
+// first, say) would let a flood of names given as many failures as a
+// victim's push the victim's count out.
 func (t *failTable) makeRoom(now time.Time) bool {
-	if now.Sub(t.full) < time.Second {
+	if now.Sub(t.swept) < time.Second {
 		return false
 	}
+	t.swept = now
 	for k, a := range t.m {
-		if now.Sub(a.last) > lockoutForget && !now.Before(a.until) {
+		if forgotten(a, now) {
 			delete(t.m, k)
 		}
 	}
-	if len(t.m) < lockoutCap {
-		return true
-	}
-	type cand struct {
-		key string
-		a   *attempts
-	}
-	var cs []cand
-	for k, a := range t.m {
-		if !now.Before(a.until) {
-			cs = append(cs, cand{k, a})
-		}
-	}
-	if len(cs) == 0 {
-		t.full = now
-		return false
-	}
-	slices.SortFunc(cs, func(x, y cand) int {
-		return cmp.Or(cmp.Compare(x.a.failures, y.a.failures), x.a.last.Compare(y.a.last))
-	})
-	for _, c := range cs[:max(1, min(len(cs), lockoutCap/10))] {
-		delete(t.m, c.key)
-	}
-	return true
+	return len(t.m) < lockoutCap
 }
 
 // succeed clears name's failures.
