@@ -121,7 +121,17 @@
 // # Limits
 //
 // What one anonymous client can cost is bounded. A client is its address
-// (an IPv6 client its /64). Password hashes (argon2id, 19 MiB each) run a
+// (an IPv6 client its /64). An IPv6 client is counted at its /56 and its
+// /48 as well, and a limit at any level applies: a /56 (a home's usual
+// share) may use four clients' worth of each per-client limit, a /48 (a
+// site's) sixteen. Whoever holds a /48 holds 65,536 /64s, enough alone to
+// fill the per-client tables (10,000 entries each), after which every new
+// client would share one overflow bucket; counted as a site, a /48 holds a
+// few hundred entries at most. What remains: a few dozen /48s (or 10,000
+// IPv4 addresses) together can still fill a table, and then new clients
+// share its overflow until the entries refill or are an hour old; and the
+// people of one site (behind one /48, as behind one IPv4 NAT) share its
+// sixteen clients' worth. Password hashes (argon2id, 19 MiB each) run a
 // few at a time in the whole process (users.SetHashLimit); one that finds
 // no slot within a short wait is answered 503 with Retry-After
 // (users.ErrBusy), and the attempt does not count toward the lockout. The

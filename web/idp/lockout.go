@@ -42,6 +42,10 @@ const (
 // share the overflow's lock (see "Limits" in the package doc). A success
 // does not clear the overflow (it is everyone's), and a name is not known
 // to be in it, so succeed and undo take nothing back from it.
+//
+// A client address is counted at each of its levels (clientLevels: an IPv6
+// /64 at its /56 and /48 too), each locked at ClientLockoutThreshold times
+// its scale.
 type lockout struct {
 	now     func() time.Time
 	mu      sync.Mutex
@@ -57,7 +61,11 @@ type attempts struct {
 
 type failTable struct {
 	threshold int
-	m         map[string]*attempts
+	// levels splits a key into the keys it is counted under, each locked
+	// at threshold times its scale (clientLevels for client addresses);
+	// nil counts a key only as itself.
+	levels func(string) []clientLevel
+	m      map[string]*attempts
 	// overflow counts the keys that came while the table was full and
 	// nothing in it could be forgotten.
 	overflow attempts
@@ -71,7 +79,7 @@ func newLockout(now func() time.Time) *lockout {
 	return &lockout{
 		now:     now,
 		names:   failTable{threshold: LockoutThreshold, m: map[string]*attempts{}},
-		clients: failTable{threshold: ClientLockoutThreshold, m: map[string]*attempts{}},
+		clients: failTable{threshold: ClientLockoutThreshold, levels: clientLevels, m: map[string]*attempts{}},
 	}
 }
 
@@ -108,12 +116,23 @@ func (l *lockout) lockedFrom(name, client string) (bool, time.Time) {
 	return false, time.Time{}
 }
 
+// lockedAt reports whether key, at any of its levels, is locked, and until
+// when.
 func (t *failTable) lockedAt(key string, now time.Time) (time.Time, bool) {
-	a := t.find(key)
-	if a == nil || !now.Before(a.until) {
-		return time.Time{}, false
+	for _, lv := range t.levelsOf(key) {
+		if a := t.find(lv.key); a != nil && now.Before(a.until) {
+			return a.until, true
+		}
 	}
-	return a.until, true
+	return time.Time{}, false
+}
+
+// levelsOf returns the keys key is counted under.
+func (t *failTable) levelsOf(key string) []clientLevel {
+	if t.levels == nil {
+		return []clientLevel{{key, 1}}
+	}
+	return t.levels(key)
 }
 
 // find returns the count that applies to key: its own, or the overflow's
@@ -163,10 +182,27 @@ func (l *lockout) beginFrom(name, client string) (bool, time.Time) {
 	// The checks above saw what entry returns, or an entry it replaces
 	// with a new one (unlocked, as a forgotten entry is).
 	if client != "" {
-		l.clients.fail(l.clients.entry(client, now), now)
+		l.clients.failAll(client, now)
 	}
-	l.names.fail(l.names.entry(name, now), now)
+	l.names.failAll(name, now)
 	return true, time.Time{}
+}
+
+// failAll counts a failure of key at each of its levels, the overflow once
+// at most.
+func (t *failTable) failAll(key string, now time.Time) {
+	overflowed := false
+	for _, lv := range t.levelsOf(key) {
+		a := t.entry(lv.key, now)
+		threshold := t.threshold * lv.scale
+		if a == &t.overflow {
+			if overflowed {
+				continue
+			}
+			overflowed, threshold = true, t.threshold
+		}
+		countFailure(a, threshold, now)
+	}
 }
 
 // entry returns the count to add key's failure to: its own, a new one
@@ -188,26 +224,28 @@ func (t *failTable) entry(key string, now time.Time) *attempts {
 	return a
 }
 
-func (t *failTable) fail(a *attempts, now time.Time) {
+func countFailure(a *attempts, threshold int, now time.Time) {
 	a.failures++
 	a.last = now
-	if a.failures >= t.threshold {
-		d := LockoutBase << min(a.failures-t.threshold, 10)
+	if a.failures >= threshold {
+		d := LockoutBase << min(a.failures-threshold, 10)
 		a.until = now.Add(min(d, LockoutMax))
 	}
 }
 
-// takeBack undoes one counted failure of key.
+// takeBack undoes one counted failure of key, at each of its levels.
 func (t *failTable) takeBack(key string) {
-	a := t.m[key]
-	if a == nil {
-		return
-	}
-	if a.failures > 0 {
-		a.failures--
-	}
-	if a.failures == 0 && a.until.IsZero() {
-		delete(t.m, key)
+	for _, lv := range t.levelsOf(key) {
+		a := t.m[lv.key]
+		if a == nil {
+			continue
+		}
+		if a.failures > 0 {
+			a.failures--
+		}
+		if a.failures == 0 && a.until.IsZero() {
+			delete(t.m, lv.key)
+		}
 	}
 }
 
