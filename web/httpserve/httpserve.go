@@ -3,13 +3,26 @@
 // route, the time to send a body and to be answered.
 //
 // A body's read deadline moves with the body: it starts Limits.Grace after
-// the request began and moves forward by the time each byte received is
-// worth at Limits.MinRate. A client that keeps up at least MinRate (a 10 MB
-// upload on a slow link) is never cut off; one that declares a length and
-// sends nothing, or trickles, is, Grace after it stalls. Once the body is
-// in, the read deadline is lifted (the request's context is cancelled when
-// a read deadline passes, which would end a long handler for nothing) and
-// the reply has Limits.Handle to be written.
+// the handler's first Read of it (a handler may work a while first: the
+// gateway's authorizer fetching keys) and moves forward by the time each
+// byte received is worth at Limits.MinRate. A client that keeps up at
+// least MinRate (a 10 MB upload on a slow link) is never cut off; one that
+// declares a length and sends nothing, or trickles, is, Grace after it
+// stalls. Once the body is in, the read deadline is lifted (the request's
+// context is cancelled when a read deadline passes, which would end a long
+// handler for nothing). Before the first Read there is no read deadline;
+// a handler that replies, or returns, without reading starts the clock
+// then (net/http reads what is left of a small body after the handler, to
+// reuse the connection), and one that does neither is ended by the
+// request's deadline.
+//
+// The whole request has a deadline, counted from when it reached the
+// handler: Grace, then the declared body (or MaxBody) at MinRate, then
+// Handle. The request's context ends then, so that a handler stuck on a
+// backend that never answers is let go; the time a handler spends before
+// reading the body comes out of Handle. The reply has until Grace after
+// that deadline to be written, and once the body is in, no more than Grace
+// and Handle.
 //
 // A handler that answers without reading the body (a redirect, a refusal)
 // has its reply sent at once with "Connection: close", instead of waiting,
@@ -42,8 +55,8 @@ const (
 	// DefaultMaxBody is the size assumed for a body of unknown length
 	// (chunked) when Limits.MaxBody is zero: a form's.
 	DefaultMaxBody = 64 << 10
-	// DefaultHandle is the time to handle a request and write its reply
-	// once the body is in.
+	// DefaultHandle is the time to handle a request and write its reply,
+	// beyond the time its body is given.
 	DefaultHandle = 30 * time.Second
 
 	// DefaultMaxConns bounds the connections a server holds open at once;
@@ -70,7 +83,7 @@ type Limits struct {
 	// deadline of a body whose length is not declared.
 	MaxBody int64
 	// Handle is the time allowed to handle the request and write its
-	// reply, from the moment the body is in.
+	// reply, beyond the time its body is given (see the package doc).
 	Handle time.Duration
 }
 
@@ -102,75 +115,155 @@ func (l Limits) worth(n int64) time.Duration {
 // Limit returns a handler that serves next under l.
 func Limit(l Limits, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		outer := trackerOf(r) == nil
 		w, r = Apply(w, r, l)
+		if outer {
+			// The request is served when next returns; a Limit inside
+			// another leaves this to the outer one, whose caller may still
+			// be using its context.
+			defer trackerOf(r).finish()
+		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 // Apply puts the request being served under l and returns the writer and
-// request to use from then on. Under a Server (or Limit) it replaces the
-// limits already in force and returns w and r unchanged; elsewhere it wraps
-// them. Call it before reading the body.
+// request to use from then on: a copy of r (r itself is left as it was)
+// whose context ends at the deadline of l. Under a Server (or Limit) it
+// replaces the limits already in force, deadline included, counted from
+// when the request began, and returns w unchanged; elsewhere it wraps w.
+// Call it before reading the body.
 func Apply(w http.ResponseWriter, r *http.Request, l Limits) (http.ResponseWriter, *http.Request) {
-	if t, ok := r.Context().Value(trackerKey{}).(*tracker); ok {
-		t.set(l)
-		return w, r
+	if t := trackerOf(r); t != nil {
+		return w, r.WithContext(t.set(l))
 	}
-	t := &tracker{rc: http.NewResponseController(w), start: time.Now(), declared: r.ContentLength}
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		t.done = true
-	} else {
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	t := &tracker{rc: http.NewResponseController(w), begun: time.Now(), declared: r.ContentLength,
+		hasBody: hasBody, done: !hasBody}
+	t.base = context.WithValue(r.Context(), trackerKey{}, t)
+	// WithContext copies r: the body is set on the copy.
+	r = r.WithContext(t.set(l))
+	if hasBody {
 		r.Body = &body{ReadCloser: r.Body, t: t}
 	}
-	t.set(l)
-	r = r.WithContext(context.WithValue(r.Context(), trackerKey{}, t))
 	return &writer{ResponseWriter: w, t: t}, r
 }
 
 type trackerKey struct{}
 
+func trackerOf(r *http.Request) *tracker {
+	t, _ := r.Context().Value(trackerKey{}).(*tracker)
+	return t
+}
+
 // tracker holds one request's limits and the progress of its body.
 type tracker struct {
 	rc       *http.ResponseController
-	start    time.Time
-	declared int64 // Content-Length, -1 when unknown
+	begun    time.Time // when the request reached the handler
+	declared int64     // Content-Length, -1 when unknown
+	hasBody  bool
+	base     context.Context // the request's context, with the tracker
 
-	mu     sync.Mutex
-	l      Limits
-	n      int64 // body bytes received
-	done   bool  // body read to its end (or there is none)
-	readBy time.Time
+	mu      sync.Mutex
+	l       Limits
+	started bool      // the body's first Read has begun
+	start   time.Time // when it began: the body's clock
+	n       int64     // body bytes received
+	done    bool      // body read to its end (or there is none)
+	readBy  time.Time
+	cancels []context.CancelFunc
 }
 
-func (t *tracker) set(l Limits) {
+// deadline is when a request under l must be done: Grace, then its body
+// (as declared, or MaxBody) at MinRate, then Handle, from when it began.
+func (t *tracker) deadline() time.Time {
+	size := int64(0)
+	if t.hasBody {
+		size = t.declared
+		if size < 0 || size > t.l.MaxBody {
+			size = t.l.MaxBody
+		}
+	}
+	return t.begun.Add(t.l.Grace + t.l.worth(size) + t.l.Handle)
+}
+
+// set puts the request under l and returns its context with l's deadline.
+func (t *tracker) set(l Limits) context.Context {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.l = l.withDefaults()
-	if t.done {
-		// No body to wait for: no read deadline (see the package doc), and
-		// Handle from now for the reply.
+	dl := t.deadline()
+	ctx, cancel := context.WithDeadline(t.base, dl)
+	t.cancels = append(t.cancels, cancel)
+	switch {
+	case t.done:
 		t.rc.SetReadDeadline(time.Time{})
-		t.rc.SetWriteDeadline(time.Now().Add(t.l.Handle))
-		return
+		t.writeDeadlineLocked(time.Now())
+	case t.started:
+		t.moveLocked(true)
+		t.rc.SetWriteDeadline(dl.Add(t.l.Grace))
+	default:
+		// No read deadline before the first Read (see the package doc).
+		t.rc.SetReadDeadline(time.Time{})
+		t.rc.SetWriteDeadline(dl.Add(t.l.Grace))
 	}
-	size := t.declared
-	if size < 0 || size > t.l.MaxBody {
-		size = t.l.MaxBody
+	return ctx
+}
+
+// writeDeadlineLocked gives the reply, once the body is in, Grace and
+// Handle from now, but no more than Grace past the request's deadline
+// (time for a handler whose context ended to say so).
+func (t *tracker) writeDeadlineLocked(now time.Time) {
+	t.rc.SetWriteDeadline(minTime(now.Add(t.l.Grace+t.l.Handle), t.deadline()).Add(t.l.Grace))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
 	}
-	t.moveLocked(time.Now(), true)
-	// The reply may have to wait for the whole body at MinRate.
-	t.rc.SetWriteDeadline(t.start.Add(t.l.Grace + t.l.worth(size) + t.l.Handle))
+	return b
+}
+
+// finish releases the request's contexts once it has been served, and
+// starts the body's clock if the handler never read it: net/http reads
+// what is left of a small body after the handler, and that read must not
+// wait for ever.
+func (t *tracker) finish() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.startLocked()
+	for _, c := range t.cancels {
+		c()
+	}
+	t.cancels = nil
 }
 
 // moveLocked moves the read deadline to what the bytes received so far
 // have earned, when that moved it by enough to be worth a call.
-func (t *tracker) moveLocked(now time.Time, force bool) {
+func (t *tracker) moveLocked(force bool) {
 	d := t.start.Add(t.l.Grace + t.l.worth(t.n))
 	if !force && d.Sub(t.readBy) < 50*time.Millisecond {
 		return
 	}
 	t.readBy = d
 	t.rc.SetReadDeadline(d)
+}
+
+// reading starts the body's clock at its first Read.
+func (t *tracker) reading() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.startLocked()
+}
+
+// startLocked starts the body's clock, unless it has started or there is
+// no body left to wait for.
+func (t *tracker) startLocked() {
+	if t.started || t.done {
+		return
+	}
+	t.started, t.start = true, time.Now()
+	t.moveLocked(true)
 }
 
 func (t *tracker) read(n int, err error) {
@@ -180,11 +273,11 @@ func (t *tracker) read(n int, err error) {
 	if err == io.EOF && !t.done {
 		t.done = true
 		t.rc.SetReadDeadline(time.Time{})
-		t.rc.SetWriteDeadline(time.Now().Add(t.l.Handle))
+		t.writeDeadlineLocked(time.Now())
 		return
 	}
 	if n > 0 && !t.done {
-		t.moveLocked(time.Now(), false)
+		t.moveLocked(false)
 	}
 }
 
@@ -200,6 +293,7 @@ type body struct {
 }
 
 func (b *body) Read(p []byte) (int, error) {
+	b.t.reading()
 	n, err := b.ReadCloser.Read(p)
 	b.t.read(n, err)
 	return n, err
@@ -222,6 +316,9 @@ func (w *writer) prepare() {
 	w.wrote = true
 	if !w.t.bodyDone() {
 		w.ResponseWriter.Header().Set("Connection", "close")
+		// net/http may still read some of the body (see finish): from
+		// now, within Grace.
+		w.t.reading()
 	}
 }
 

@@ -3,11 +3,14 @@ package httpserve
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -261,5 +264,180 @@ func TestServeReturnsErrServerClosed(t *testing.T) {
 	s.Close()
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("Serve = %v", err)
+	}
+}
+
+// busy stands for a handler that works before it reads the body (the
+// gateway's authorizer refetching a key set): it waits d, then reads.
+func busy(d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(d)
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			http.Error(w, "body: "+err.Error(), http.StatusRequestTimeout)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
+}
+
+// Found by review: the body's clock started with the handler, so a handler
+// that worked longer than Grace before its first Read timed out a body
+// that had arrived whole at once. The clock starts at the first Read.
+func TestBusyHandlerStillGetsABodySentAtOnce(t *testing.T) {
+	const size = 1 << 20
+	addr := serve(t, Config{Handler: busy(500 * time.Millisecond), Limits: Limits{Grace: 200 * time.Millisecond, MaxBody: size}})
+	c := dial(t, addr)
+	go func() {
+		// At once: headers and the whole body in one go.
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", size, bytes.Repeat([]byte("x"), size))
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(b) != fmt.Sprint(size) {
+		t.Errorf("status %d body %q, want 200 %d", resp.StatusCode, b, size)
+	}
+}
+
+// A busy handler does not give a trickling client more than its Grace
+// once reading begins.
+func TestBusyHandlerStillCutsATrickle(t *testing.T) {
+	addr := serve(t, Config{Handler: busy(300 * time.Millisecond), Limits: Limits{Grace: 200 * time.Millisecond, MinRate: 1 << 20}})
+	c := dial(t, addr)
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+	type answer struct {
+		b   []byte
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		b, err := io.ReadAll(c)
+		done <- answer{b, err}
+	}()
+	for i := 0; ; i++ {
+		select {
+		case a := <-done:
+			// Closed, with a 408, or reset by the close while a byte was on
+			// its way: cut either way. Not cut is the dial's deadline.
+			if errors.Is(a.err, os.ErrDeadlineExceeded) || a.err == nil && !strings.HasPrefix(string(a.b), "HTTP/1.1 408") {
+				t.Errorf("answer %q, %v; want a 408 and a closed connection", a.b, a.err)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if i > 200 {
+			t.Fatal("a trickling client kept its connection for 10 s")
+		}
+		c.Write([]byte("a"))
+	}
+}
+
+// blackHole stands for a handler waiting on a backend that never answers
+// (DynamoDB behind a dropped route): it returns only when the request's
+// context ends, and says why.
+var blackHole = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if _, ok := r.Context().Deadline(); !ok {
+		http.Error(w, "no deadline", http.StatusInternalServerError)
+		return
+	}
+	<-r.Context().Done()
+	http.Error(w, r.Context().Err().Error(), http.StatusGatewayTimeout)
+})
+
+// Found by review: nothing bounded a handler's time, so one stuck on a
+// black-holed backend held its goroutine and connection for ever. The
+// request's context ends at its deadline.
+func TestStuckHandlerIsCancelled(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		req  string
+	}{
+		{"server limits", Config{Handler: blackHole, Limits: Limits{Grace: 100 * time.Millisecond, Handle: 200 * time.Millisecond}},
+			"GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"with a body", Config{Handler: blackHole, Limits: Limits{Grace: 100 * time.Millisecond, Handle: 200 * time.Millisecond}},
+			"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"},
+		// A route's own Limits (Apply) set its deadline, shorter or longer
+		// than the server's.
+		{"route limits", Config{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w, r = Apply(w, r, Limits{Grace: 100 * time.Millisecond, Handle: 200 * time.Millisecond})
+			blackHole(w, r)
+		}), Limits: Limits{Handle: time.Hour}},
+			"GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, serve(t, tc.cfg))
+			fmt.Fprint(c, tc.req)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(b), context.DeadlineExceeded.Error()) {
+				t.Errorf("status %d %q, want 504 and the deadline", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+// The deadline is the request's bound as documented: Grace, the declared
+// body at MinRate, and Handle.
+func TestDeadlineCoversBodyAndHandling(t *testing.T) {
+	l := Limits{Grace: time.Second, MinRate: 1000, MaxBody: 1 << 20, Handle: time.Minute}
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("x", 5000)))
+	before := time.Now()
+	_, r := Apply(httptest.NewRecorder(), req, l)
+	dl, ok := r.Context().Deadline()
+	want := time.Second + 5*time.Second + time.Minute
+	if !ok || dl.Before(before.Add(want)) || dl.After(time.Now().Add(want)) {
+		t.Errorf("deadline in %v, want %v", dl.Sub(before), want)
+	}
+}
+
+// Found by review: Apply set the caller's r.Body before copying the
+// request. The caller's request is left as it was.
+func TestApplyLeavesCallersRequest(t *testing.T) {
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("name=a"))
+	body, ctx := req.Body, req.Context()
+	_, r := Apply(httptest.NewRecorder(), req, Form)
+	if req.Body != body || req.Context() != ctx {
+		t.Error("Apply changed the caller's request")
+	}
+	if r == req || r.Body == body {
+		t.Error("Apply did not give the request to use its own tracked body")
+	}
+	if b, _ := io.ReadAll(r.Body); string(b) != "name=a" {
+		t.Errorf("body %q", b)
+	}
+}
+
+// A handler that never reads the body does not leave the connection open
+// for as long as the client likes: after the handler, net/http reads what
+// is left of a small body (up to 256 KB) to reuse the connection, and that
+// read has Grace, as a handler's would.
+func TestUnreadBodyDoesNotHoldTheConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"reply without reading", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+		}},
+		{"return without a word", func(w http.ResponseWriter, r *http.Request) {}},
+		{"busy, then reply without reading", func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(300 * time.Millisecond)
+			http.Error(w, "no", http.StatusForbidden)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, serve(t, Config{Handler: tc.h, Limits: Limits{Grace: 200 * time.Millisecond}}))
+			fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+			if got := readAll(t, c); !strings.HasPrefix(got, "HTTP/1.1 ") {
+				t.Errorf("answer = %q", got)
+			}
+		})
 	}
 }
