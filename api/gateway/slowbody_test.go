@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,32 +14,15 @@ import (
 
 	"github.com/usersvc/usersvc/api/gateway"
 	"github.com/usersvc/usersvc/web/httpserve"
+	"github.com/usersvc/usersvc/web/httpserve/httpservetest"
 )
 
 // serveFixture serves f's gateway on a loopback port, as `portal api` does.
 func serveFixture(t *testing.T, f *fixture) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httpserve.New(httpserve.Config{Handler: f.gw})
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return ln.Addr().String()
+	return httpservetest.Serve(t, httpserve.New(httpserve.Config{Handler: f.gw}))
 }
 
-func rawConn(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	// A bound on a test that would otherwise hang, not a timing assertion.
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	return c
-}
+var rawConn = httpservetest.Dial
 
 func withBody(l httpserve.Limits) func(*gateway.Config) {
 	return func(c *gateway.Config) { c.Body = l }
@@ -53,11 +35,8 @@ func TestDeclaredBodyNeverSent(t *testing.T) {
 	f := newFixture(t, withBody(httpserve.Limits{Grace: 300 * time.Millisecond}))
 	c := rawConn(t, serveFixture(t, f))
 	fmt.Fprintf(c, "POST /user HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", f.idToken(t, alice))
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("connection not closed: %v", err)
-	}
-	if !strings.HasPrefix(string(got), "HTTP/1.1 408") || !strings.Contains(string(got), `{"message":"Request Timeout"}`) {
+	got := httpservetest.ReadToClose(t, c)
+	if !strings.HasPrefix(got, "HTTP/1.1 408") || !strings.Contains(got, `{"message":"Request Timeout"}`) {
 		t.Errorf("answer = %q, want 408", got)
 	}
 	if n := f.fn.calls.Load(); n != 0 {

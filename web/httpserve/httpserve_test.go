@@ -15,42 +15,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/usersvc/usersvc/web/httpserve/httpservetest"
 )
 
-// serve starts a Server for h with cfg on a loopback port.
-func serve(t *testing.T, cfg Config) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(cfg)
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return ln.Addr().String()
-}
+// serve starts a Server with cfg on a loopback port.
+func serve(t *testing.T, cfg Config) string { return httpservetest.Serve(t, New(cfg)) }
 
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	// Not a timing assertion: a bound on a test that would otherwise hang.
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	return c
-}
-
-// readAll reads the connection until the server closes it.
-func readAll(t *testing.T, c net.Conn) string {
-	t.Helper()
-	b, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("the server did not close the connection: %v (read %q)", err, b)
-	}
-	return string(b)
-}
+var (
+	dial    = httpservetest.Dial
+	readAll = httpservetest.ReadToClose
+)
 
 var readsForm = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
@@ -170,14 +145,7 @@ func TestApplyReplacesServerLimits(t *testing.T) {
 
 // Without a Server around it, Limit still bounds the body.
 func TestLimitAlone(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &http.Server{Handler: Limit(Limits{Grace: 200 * time.Millisecond}, readsForm)}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	c := dial(t, ln.Addr().String())
+	c := dial(t, httpservetest.Serve(t, &http.Server{Handler: Limit(Limits{Grace: 200 * time.Millisecond}, readsForm)}))
 	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
 	if got := readAll(t, c); !strings.HasPrefix(got, "HTTP/1.1 400") {
 		t.Errorf("answer = %q, want a 400 and a closed connection", got)
