@@ -121,37 +121,45 @@
 // # Limits
 //
 // What one anonymous client can cost is bounded. A client is its address
-// (an IPv6 client its /64). An IPv6 client is counted at its /56 and its
-// /48 as well, and a limit at any level applies: a /56 (a home's usual
-// share) may use four clients' worth of each per-client limit, a /48 (a
-// site's) sixteen. Whoever holds a /48 holds 65,536 /64s, enough alone to
-// fill the per-client tables (10,000 entries each), after which every new
-// client would share one overflow bucket; counted as a site, a /48 holds a
-// few hundred entries at most. What remains: a few dozen /48s (or 10,000
-// IPv4 addresses) together can still fill a table, and then new clients
-// share its overflow until the entries refill or are an hour old; and the
-// people of one site (behind one /48, as behind one IPv4 NAT) share its
-// sixteen clients' worth. Password hashes (argon2id, 19 MiB each) run a
-// few at a time in the whole process (users.SetHashLimit); one that finds
-// no slot within a short wait is answered 503 with Retry-After
-// (users.ErrBusy), and the attempt does not count toward the lockout. The
-// forms that hash (sign-in, sign-up, reset) are limited per client
-// (HashBurst, then HashRate; 429 with Retry-After). Lockout counts failures
-// per sign-in name and per client (LockoutThreshold,
-// ClientLockoutThreshold), in tables that cannot be flushed: a name or a
-// client with a failure in the last hour, or a lock, is never forgotten to
-// make room. When a table is full of those, new names (or clients) are
-// counted together, as one, until the flood's failures are an hour old:
-// the flood then gets LockoutThreshold tries per lock between all its new
-// names, and anyone whose name is not already tracked shares that lock
-// meanwhile (a sign-in that fails, or waits, for everyone new, rather than
-// a victim's count flushed). The forms that mail (sign-up, forgot
-// password) are limited per recipient and per client (MailPerAddress,
-// MailPerClient; "Attempt limit exceeded", ErrMailLimit, Cognito's
-// LimitExceededException), counted whether or not an account exists; the
-// owner of a confirmed address hears of a sign-up attempt once a day at
-// most. Every body is a form's: served under httpserve.Form, a client has
-// a few seconds to send it.
+// (an IPv6 client its /64), counted, for IPv6, at its /56 and its /48 as
+// well, and a limit at any level applies: a /56 (a home's usual share) may
+// use four clients' worth of each per-client limit, a /48 (a site's)
+// sixteen. Whoever holds a /48 holds 65,536 /64s, enough alone to fill the
+// per-client tables (10,000 entries each), after which every new client
+// would share one overflow; counted as a site, a /48 holds a few hundred
+// entries of a rate limiter's, and at most about a thousand of the
+// lockout's in an hour. What remains: a dozen or a few dozen /48s (or
+// 10,000 IPv4 addresses) together can still fill a table, and new clients
+// then share its overflow until the entries refill or are an hour old; and
+// the people of one site (behind one /48, as behind one IPv4 NAT) share its
+// sixteen clients' worth.
+//
+// Password hashes (argon2id, 19 MiB each) run a few at a time in the whole
+// process (users.SetHashLimit); one that finds no slot within a short wait
+// is answered 503 with Retry-After (users.ErrBusy), and the attempt does
+// not count toward the lockout. The forms that hash (sign-in, sign-up,
+// reset) are limited per client (HashBurst, then HashRate; 429 with
+// Retry-After).
+//
+// Lockout counts failures per sign-in name and per client
+// (LockoutThreshold, ClientLockoutThreshold), in tables that cannot be
+// flushed: a name or a client with a failure in the last hour, or a lock,
+// is never forgotten to make room. When a table is full of those, new names
+// (or clients) are counted together, as one, until the flood's failures
+// are an hour old: the flood then gets LockoutThreshold tries per lock
+// between all its new names, and anyone whose name is not already tracked
+// shares that lock meanwhile. That is the trade-off: 10,000 names with a
+// failure each in an hour (from about 200 IPv4 addresses, at
+// ClientLockoutThreshold each) deny sign-in to everyone not already
+// tracked until the flood stops, rather than flush a victim's count and let
+// a password be guessed without end.
+//
+// The forms that mail (sign-up, forgot password) are limited per recipient
+// and per client (MailPerAddress, MailPerClient; "Attempt limit exceeded",
+// ErrMailLimit, Cognito's LimitExceededException), counted whether or not
+// an account exists; the owner of a confirmed address hears of a sign-up
+// attempt once a day at most. Every body is a form's: served under
+// httpserve.Form, a client has a few seconds to send it.
 //
 // # Differences from Cognito worth knowing
 //
