@@ -1,8 +1,10 @@
 package portal
 
 import (
-	"github.com/usersvc/usersvc/web/portal/admin"
 	"net/http"
+
+	"github.com/usersvc/usersvc/web/httpserve"
+	"github.com/usersvc/usersvc/web/portal/admin"
 
 	"github.com/usersvc/usersvc/static"
 )
@@ -41,7 +43,7 @@ func (s *Server) routes() http.Handler {
 
 	var h http.Handler = mux
 	h = csrf.Handler(h)
-	h = CanonicalHost(s.base, h)
+	h = httpserve.CanonicalHost(s.base, h)
 	h = s.secure(h)
 	h = s.observe(h)
 	return h

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"runtime/debug"
@@ -17,6 +16,7 @@ import (
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/gateway"
 	"github.com/usersvc/usersvc/lambdas"
+	"github.com/usersvc/usersvc/web/httpserve"
 	"github.com/usersvc/usersvc/web/idp"
 	"github.com/usersvc/usersvc/web/portal"
 	"github.com/usersvc/usersvc/web/portal/lambdahttp"
@@ -243,13 +243,7 @@ flags:
 	lns = nil // serveAll owns them now
 	return serveAll(ctx, log,
 		namedServer{name: "portal", ln: portalLn, handler: portalGW, grace: gateway.DefaultTimeout},
-		namedServer{name: "idp", ln: idpLn, handler: canonicalHost(idpBase, provider.Handler())},
+		namedServer{name: "idp", ln: idpLn, handler: httpserve.CanonicalHost(idpBase, provider.Handler())},
 		namedServer{name: "api", ln: apiLn, handler: gw, grace: gateway.DefaultTimeout},
 	)
-}
-
-// canonicalHost keeps the identity provider's server (here and in `portal
-// idp`) on its public host name, by the portal's own rule.
-func canonicalHost(base *url.URL, next http.Handler) http.Handler {
-	return portal.CanonicalHost(base, next)
 }

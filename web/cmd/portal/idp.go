@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/usersvc/usersvc/web/httpserve"
 	"github.com/usersvc/usersvc/web/idp"
 )
 
@@ -139,7 +140,7 @@ flags:
 	log.Info("ready", "addr", ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
 	l := ln
 	ln = nil // serveAll owns it now
-	return serveAll(ctx, log, namedServer{name: "idp", ln: l, handler: canonicalHost(base, provider.Handler())})
+	return serveAll(ctx, log, namedServer{name: "idp", ln: l, handler: httpserve.CanonicalHost(base, provider.Handler())})
 }
 
 // serveOutbox decides whether the outbox page is served on a listener at

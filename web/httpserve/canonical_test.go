@@ -1,4 +1,4 @@
-package portal_test
+package httpserve_test
 
 import (
 	"net/http"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/usersvc/usersvc/web/portal"
+	"github.com/usersvc/usersvc/web/httpserve"
 )
 
 // TestCanonicalHostRule: safe requests on another host name are sent to
@@ -15,7 +15,7 @@ import (
 // replayed at another origin with 307.
 func TestCanonicalHostRule(t *testing.T) {
 	base, _ := url.Parse("http://localhost:8080")
-	h := portal.CanonicalHost(base, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpserve.CanonicalHost(base, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot) // served here
 	}))
 	for _, tt := range []struct {
