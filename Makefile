@@ -15,9 +15,9 @@ build: ## the portal binary
 run: build ## the whole stack offline: portal, identity provider, HTTP API
 	./$(BIN) dev
 
-tools: ## what the tests start: dynalite (npm); without npm those tests skip (or fail under CI=true)
+tools: ## what the tests start (npm): dynalite, and amazon-cognito-identity-js for SRP; without npm those tests skip (or fail under CI=true)
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules; \
-	else echo "npm not found: the DynamoDB store tests will skip"; fi
+	else echo "npm not found: the DynamoDB and SRP client tests will skip"; fi
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
