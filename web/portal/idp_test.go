@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/web/accounts"
 
 	"github.com/usersvc/usersvc/web/idp"
@@ -35,72 +36,8 @@ var (
 // portal expects and what the provider does shows up here: sign-in through
 // the Hosted UI form, claims, refresh an hour later, revocation and logout.
 func TestWithLocalProvider(t *testing.T) {
-	clk := &clock{now: time.Now()}
-	dir := t.TempDir()
-
-	portalSrv := httptest.NewUnstartedServer(nil)
-	portalURL := fmt.Sprintf("http://localhost:%d", portalSrv.Listener.Addr().(*net.TCPAddr).Port)
-	idpSrv := httptest.NewUnstartedServer(nil)
-	idpURL := fmt.Sprintf("http://localhost:%d", idpSrv.Listener.Addr().(*net.TCPAddr).Port)
-
-	provider, err := idp.New(idp.Config{
-		URL:           idpURL,
-		DataDir:       filepath.Join(dir, "idp"),
-		Clients:       []idp.Client{idp.DevClient(portalURL, "s3cret")},
-		AdminEmail:    "admin@example.com",
-		AdminPassword: "Adm1n!local",
-		PasswordCost:  users.TestCost,
-		Now:           clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer provider.Close()
-	idpSrv.Config.Handler = provider.Handler()
-	idpSrv.Start()
-	defer idpSrv.Close()
-
-	sessions, err := session.Open(filepath.Join(dir, "sessions.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sessions.Close()
-	fake := newFakeUsers()
-	fake.items["x"] = map[string]any{"UserId": "x"}
-	p, err := portal.NewServer(portal.Config{
-		URL: portalURL, Issuer: provider.Issuer(), ClientID: "portal", ClientSecret: "s3cret",
-		Scopes: []string{"openid", "email", "profile"},
-		Users:  fake, Sessions: sessions, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	portalSrv.Config.Handler = p
-	portalSrv.Start()
-	defer portalSrv.Close()
-
-	h := &harness{t: t, url: portalURL}
-	c := h.browser()
-
-	// Sign in through the Hosted UI's form.
-	login := h.get(c, "/profile")
-	m := formAction.FindStringSubmatch(login.body)
-	if m == nil {
-		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
-	}
-	target, _ := login.url.Parse(html.UnescapeString(m[1]))
-	form := url.Values{"username": {"admin@example.com"}, "password": {"Adm1n!local"}}
-	for _, hi := range hiddenInput.FindAllStringSubmatch(login.body, -1) {
-		form.Set(hi[1], html.UnescapeString(hi[2]))
-	}
-	req, _ := http.NewRequest("POST", target.String(), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", idpURL)
-	profile := h.do(c, req)
-	if profile.url.String() != portalURL+"/profile" {
-		t.Fatalf("sign-in ended at %s (%d):\n%s", profile.url, profile.status, profile.body)
-	}
-	mustContain(t, profile, "admin@example.com", "(verified)", "admins", `href="/admin/users"`)
+	l := startLocal(t, false)
+	clk, h, c, fake, sessions, idpURL, portalURL := l.clk, l.h, l.c, l.fake, l.sessions, l.idpURL, l.portalURL
 
 	// An hour later the access token has expired: the portal refreshes it
 	// with the provider before calling the API.
@@ -149,80 +86,8 @@ func TestWithLocalProvider(t *testing.T) {
 }
 
 func TestAccountScreensWithLocalProvider(t *testing.T) {
-	clk := &clock{now: time.Now()}
-	dir := t.TempDir()
-
-	portalSrv := httptest.NewUnstartedServer(nil)
-	portalURL := fmt.Sprintf("http://localhost:%d", portalSrv.Listener.Addr().(*net.TCPAddr).Port)
-	idpSrv := httptest.NewUnstartedServer(nil)
-	idpURL := fmt.Sprintf("http://localhost:%d", idpSrv.Listener.Addr().(*net.TCPAddr).Port)
-
-	provider, err := idp.New(idp.Config{
-		URL:           idpURL,
-		DataDir:       filepath.Join(dir, "idp"),
-		Clients:       []idp.Client{idp.DevClient(portalURL, "s3cret")},
-		AdminEmail:    "admin@example.com",
-		AdminPassword: "Adm1n!local",
-		PasswordCost:  users.TestCost,
-		Now:           clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer provider.Close()
-	idpSrv.Config.Handler = provider.Handler()
-	idpSrv.Start()
-	defer idpSrv.Close()
-
-	sessions, err := session.Open(filepath.Join(dir, "sessions.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sessions.Close()
-	fake := newFakeUsers()
-	fake.items["x"] = map[string]any{"UserId": "x"}
-	key, secret := provider.Credentials()
-	svc, err := accounts.NewDefault(t.Context(), "us-east-1_LocalPool", func(o *cip.Options) {
-		o.BaseEndpoint = aws.String(idpURL)
-		o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := portal.NewServer(portal.Config{Accounts: svc,
-		URL: portalURL, Issuer: provider.Issuer(), ClientID: "portal", ClientSecret: "s3cret",
-		Scopes: []string{"openid", "email", "profile"},
-		Users:  fake, Sessions: sessions, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	portalSrv.Config.Handler = p
-	portalSrv.Start()
-	defer portalSrv.Close()
-
-	h := &harness{t: t, url: portalURL}
-	c := h.browser()
-
-	// Sign in through the Hosted UI's form.
-	login := h.get(c, "/profile")
-	m := formAction.FindStringSubmatch(login.body)
-	if m == nil {
-		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
-	}
-	target, _ := login.url.Parse(html.UnescapeString(m[1]))
-	form := url.Values{"username": {"admin@example.com"}, "password": {"Adm1n!local"}}
-	for _, hi := range hiddenInput.FindAllStringSubmatch(login.body, -1) {
-		form.Set(hi[1], html.UnescapeString(hi[2]))
-	}
-	req, _ := http.NewRequest("POST", target.String(), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", idpURL)
-	profile := h.do(c, req)
-	if profile.url.String() != portalURL+"/profile" {
-		t.Fatalf("sign-in ended at %s (%d):\n%s", profile.url, profile.status, profile.body)
-	}
-	mustContain(t, profile, "admin@example.com", "(verified)", "admins", `href="/admin/users"`)
+	l := startLocal(t, true)
+	h, c, fake, svc, portalURL := l.h, l.c, l.fake, l.accounts, l.portalURL
 
 	page := h.get(c, "/admin/accounts")
 	if page.status != 200 {
@@ -266,19 +131,131 @@ func TestAccountScreensWithLocalProvider(t *testing.T) {
 	if r.status != 200 || !strings.Contains(r.body, "Disabled new@example.com.") {
 		t.Fatalf("confirm disable: %d\n%s", r.status, r.body)
 	}
-	// A cross-origin post is refused by the portal.
-	req, _ = http.NewRequest("POST", newURL+"/enable", strings.NewReader("confirm=yes"))
+	// A cross-origin post is refused by the portal, and changes nothing.
+	req, _ := http.NewRequest("POST", newURL+"/enable", strings.NewReader("confirm=yes"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", idpURL)
+	req.Header.Set("Origin", l.idpURL)
 	if r := h.do(c, req); r.status != 403 {
 		t.Fatalf("cross-origin: %d", r.status)
 	}
-	// Self-disable refused.
-	self := h.get(c, "/admin/accounts/find?id=")
-	_ = self
+	if a, err := svc.Find(t.Context(), "new@example.com"); err != nil || a.Enabled {
+		t.Errorf("after a refused cross-origin Enable: enabled=%v, %v; want still disabled", a.Enabled, err)
+	}
+	// An admin cannot disable themselves, confirmed or not, and stays
+	// enabled.
+	for _, form := range []url.Values{{}, {"confirm": {"yes"}}} {
+		r := post("/admin/accounts/user/"+url.PathEscape(me.Username)+"/disable", form)
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, "You cannot disable your own account.") {
+			t.Errorf("self-disable %v: %d\n%s", form, r.status, r.body)
+		}
+	}
+	if a, err := svc.Find(t.Context(), "admin@example.com"); err != nil || !a.Enabled {
+		t.Errorf("after a refused self-disable: enabled=%v, %v; want enabled", a.Enabled, err)
+	}
 }
 
 type page_ struct {
 	status    int
 	body, url string
+}
+
+// localStack is the portal in front of the real local identity provider,
+// sharing one clock, with a browser signed in as the seeded admin through
+// the Hosted UI's form.
+type localStack struct {
+	clk               *clock
+	h                 *harness
+	c                 *http.Client
+	fake              *fakeUsers
+	sessions          *session.Store
+	accounts          *accounts.Service // with withAccounts
+	provider          *idp.Server
+	idpURL, portalURL string
+}
+
+// startLocal starts the stack; withAccounts also gives the portal the
+// account screens, over the provider's Cognito API with its key pair.
+func startLocal(t *testing.T, withAccounts bool) *localStack {
+	t.Helper()
+	clk := &clock{now: time.Now()}
+	dir := t.TempDir()
+
+	portalSrv := httptest.NewUnstartedServer(nil)
+	portalURL := fmt.Sprintf("http://localhost:%d", portalSrv.Listener.Addr().(*net.TCPAddr).Port)
+	idpSrv := httptest.NewUnstartedServer(nil)
+	idpURL := fmt.Sprintf("http://localhost:%d", idpSrv.Listener.Addr().(*net.TCPAddr).Port)
+
+	provider, err := idp.New(idp.Config{
+		URL:           idpURL,
+		DataDir:       filepath.Join(dir, "idp"),
+		Clients:       []idp.Client{idp.DevClient(portalURL, "s3cret")},
+		AdminEmail:    "admin@example.com",
+		AdminPassword: "Adm1n!local",
+		PasswordCost:  users.TestCost,
+		Now:           clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { provider.Close() })
+	idpSrv.Config.Handler = provider.Handler()
+	idpSrv.Start()
+	t.Cleanup(idpSrv.Close)
+
+	sessions, err := session.Open(filepath.Join(dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sessions.Close() })
+	fake := newFakeUsers()
+	fake.items["x"] = api.Item{"UserId": "x"}
+	l := &localStack{clk: clk, fake: fake, sessions: sessions, provider: provider, idpURL: idpURL, portalURL: portalURL}
+	cfg := portal.Config{
+		URL: portalURL, Issuer: provider.Issuer(), ClientID: "portal", ClientSecret: "s3cret",
+		Scopes: []string{"openid", "email", "profile"},
+		Users:  fake, Sessions: sessions, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
+	}
+	if withAccounts {
+		key, secret := provider.Credentials()
+		svc, err := accounts.NewDefault(t.Context(), "us-east-1_LocalPool", func(o *cip.Options) {
+			o.BaseEndpoint = aws.String(idpURL)
+			o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Accounts, l.accounts = svc, svc
+	}
+	p, err := portal.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portalSrv.Config.Handler = p
+	portalSrv.Start()
+	t.Cleanup(portalSrv.Close)
+
+	h := &harness{t: t, url: portalURL}
+	c := h.browser()
+
+	// Sign in through the Hosted UI's form.
+	login := h.get(c, "/profile")
+	m := formAction.FindStringSubmatch(login.body)
+	if m == nil {
+		t.Fatalf("no sign-in form at %s:\n%s", login.url, login.body)
+	}
+	target, _ := login.url.Parse(html.UnescapeString(m[1]))
+	form := url.Values{"username": {"admin@example.com"}, "password": {"Adm1n!local"}}
+	for _, hi := range hiddenInput.FindAllStringSubmatch(login.body, -1) {
+		form.Set(hi[1], html.UnescapeString(hi[2]))
+	}
+	req, _ := http.NewRequest("POST", target.String(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", idpURL)
+	profile := h.do(c, req)
+	if profile.url.String() != portalURL+"/profile" {
+		t.Fatalf("sign-in ended at %s (%d):\n%s", profile.url, profile.status, profile.body)
+	}
+	mustContain(t, profile, "admin@example.com", "(verified)", "admins", `href="/admin/users"`)
+	l.h, l.c = h, c
+	return l
 }
