@@ -4,10 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 )
@@ -37,22 +35,6 @@ const (
 // much mail as it may for now. Cognito's API calls it
 // LimitExceededException; the Hosted UI says "Attempt limit exceeded".
 var ErrMailLimit = errors.New("attempt limit exceeded, please try after some time")
-
-// maxLogged bounds a string from a request (a path) in a log line.
-const maxLogged = 128
-
-// clipLogged cuts s to maxLogged bytes on a character boundary, marked as
-// cut, so that a request cannot write kilobytes into every log line.
-func clipLogged(s string) string {
-	if len(s) <= maxLogged {
-		return s
-	}
-	cut := maxLogged
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…(truncated, " + strconv.Itoa(len(s)) + " bytes)"
-}
 
 // clientKey is the key a request's client is counted under: its address,
 // or its /64 for IPv6.

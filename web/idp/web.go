@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/usersvc/usersvc/web/requestlog"
@@ -35,7 +34,7 @@ func csp(formAction ...string) string {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component, formAction ...string) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "path", clipLogged(r.URL.Path), "error", err)
+		s.log.ErrorContext(r.Context(), "render page", "path", requestlog.Clip(r.URL.Path), "error", err)
 		http.Error(w, "Internal error", http.StatusInternalServerError)
 		return
 	}
@@ -187,7 +186,7 @@ func (s *Server) logged(h http.Handler) http.Handler {
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(ctx, level, "request", slog.String("method", r.Method),
-			slog.String("path", clipLogged(strings.ToValidUTF8(r.URL.Path, "?"))),
+			slog.String("path", requestlog.Clip(r.URL.Path)),
 			slog.Int("status", rec.Status()), slog.Duration("latency", time.Since(start)))
 	})
 }
