@@ -14,14 +14,12 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/usersvc/usersvc/api"
 )
@@ -243,14 +241,6 @@ func (s *Store) ListUsers(ctx context.Context, q api.ListQuery) (api.Page, error
 	}
 }
 
-// throttlingCodes are the error codes with which DynamoDB sheds load. The SDK
-// retries them itself; when they still come back, the table is over its
-// capacity for now.
-var throttlingCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"ThrottlingException":                    true,
-	"RequestLimitExceeded":                   true,
-}
 
 // mapError turns an SDK error, returned after the SDK's own retries, into
 // one the API understands: throttling, server errors (5xx) and failures to
@@ -262,7 +252,7 @@ func (s *Store) mapError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	if isUnavailable(err) {
+	if Unavailable(err) {
 		return fmt.Errorf("%w: %w", api.ErrUnavailable, err)
 	}
 	// The service checks item size before writing, with DynamoDB's rules;
@@ -275,58 +265,15 @@ func (s *Store) mapError(ctx context.Context, err error) error {
 	return err
 }
 
-func isUnavailable(err error) bool {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && throttlingCodes[apiErr.ErrorCode()] {
-		return true
-	}
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) && status.HTTPStatusCode() >= 500 {
-		return true
-	}
-	var send *smithyhttp.RequestSendError
-	return errors.As(err, &send)
-}
-
 // EnsureTable creates the store's table if it does not exist, on-demand
 // (PAY_PER_REQUEST) with the partition key UserId of type S, and waits until
 // it is ACTIVE. It is meant for local servers (dynalite, DynamoDB Local) and
 // tests; the Lambda functions never call it, since in AWS the table belongs
 // to the Terraform module and the functions' role may not create tables.
 func (s *Store) EnsureTable(ctx context.Context) error {
-	_, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
-	var notFound *types.ResourceNotFoundException
-	switch {
-	case err == nil:
-		// It exists; it may still be CREATING, so wait below.
-	case errors.As(err, &notFound):
-		_, err = s.client.CreateTable(ctx, &dynamodb.CreateTableInput{
-			TableName:   aws.String(s.table),
-			BillingMode: types.BillingModePayPerRequest,
-			AttributeDefinitions: []types.AttributeDefinition{
-				{AttributeName: aws.String(api.AttrUserID), AttributeType: types.ScalarAttributeTypeS},
-			},
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String(api.AttrUserID), KeyType: types.KeyTypeHash},
-			},
-		})
-		var inUse *types.ResourceInUseException
-		if err != nil && !errors.As(err, &inUse) { // in use: someone else just created it
-			return fmt.Errorf("create table %s: %w", s.table, err)
-		}
-		if err == nil {
-			s.log.InfoContext(ctx, "created table", "table", s.table)
-		}
-	default:
-		return fmt.Errorf("describe table %s: %w", s.table, err)
+	created, err := CreateTable(ctx, s.client, s.table, api.AttrUserID)
+	if created {
+		s.log.InfoContext(ctx, "created table", "table", s.table)
 	}
-	w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
-		// Local servers create tables in well under a second.
-		o.MinDelay = 50 * time.Millisecond
-		o.MaxDelay = time.Second
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)}, 2*time.Minute); err != nil {
-		return fmt.Errorf("wait for table %s: %w", s.table, err)
-	}
-	return nil
+	return err
 }

@@ -27,11 +27,12 @@ import (
 	"strconv"
 	"time"
 
+	userdynamo "github.com/usersvc/usersvc/api/dynamo"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/usersvc/usersvc/web/portal/session"
 )
@@ -275,13 +276,6 @@ func conditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-// throttlingCodes are the error codes with which DynamoDB sheds load.
-var throttlingCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"ThrottlingException":                    true,
-	"RequestLimitExceeded":                   true,
-}
-
 // mapError wraps throttling, server errors and failures to reach DynamoDB
 // (after the SDK's own retries) in session.ErrUnavailable, for the
 // portal's 503 page. The caller's own cancelled context is returned as is.
@@ -289,12 +283,7 @@ func mapError(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	var apiErr smithy.APIError
-	var status interface{ HTTPStatusCode() int }
-	var send *smithyhttp.RequestSendError
-	if (errors.As(err, &apiErr) && throttlingCodes[apiErr.ErrorCode()]) ||
-		(errors.As(err, &status) && status.HTTPStatusCode() >= 500) ||
-		errors.As(err, &send) {
+	if userdynamo.Unavailable(err) {
 		return fmt.Errorf("%s: %w: %w", op, session.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
@@ -305,32 +294,10 @@ func mapError(ctx context.Context, op string, err error) error {
 // (dynalite does not). It is for local servers and tests: in AWS the table
 // belongs to the Terraform module and the portal's role may not create it.
 func (s *Store) EnsureTable(ctx context.Context) error {
-	_, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
-	var notFound *types.ResourceNotFoundException
-	switch {
-	case err == nil:
-	case errors.As(err, &notFound):
-		_, err = s.client.CreateTable(ctx, &dynamodb.CreateTableInput{
-			TableName:            aws.String(s.table),
-			BillingMode:          types.BillingModePayPerRequest,
-			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(AttrID), AttributeType: types.ScalarAttributeTypeS}},
-			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(AttrID), KeyType: types.KeyTypeHash}},
-		})
-		var inUse *types.ResourceInUseException
-		if err != nil && !errors.As(err, &inUse) {
-			return fmt.Errorf("create table %s: %w", s.table, err)
-		}
-	default:
-		return fmt.Errorf("describe table %s: %w", s.table, err)
+	if _, err := userdynamo.CreateTable(ctx, s.client, s.table, AttrID); err != nil {
+		return err
 	}
-	w := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = 20 * time.Millisecond
-		o.MaxDelay = time.Second
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)}, time.Minute); err != nil {
-		return fmt.Errorf("wait for table %s: %w", s.table, err)
-	}
-	_, err = s.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+	_, err := s.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(s.table),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrExpires), Enabled: aws.Bool(true)},
 	})
