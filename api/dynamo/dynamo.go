@@ -241,7 +241,6 @@ func (s *Store) ListUsers(ctx context.Context, q api.ListQuery) (api.Page, error
 	}
 }
 
-
 // mapError turns an SDK error, returned after the SDK's own retries, into
 // one the API understands: throttling, server errors (5xx) and failures to
 // reach DynamoDB at all wrap api.ErrUnavailable, so that the handler answers
