@@ -33,6 +33,8 @@ type User struct {
 	Enabled  bool
 	Groups   []string
 	Created  time.Time
+	// Unverified marks an email address nobody has verified.
+	Unverified bool
 	// SignedOut counts AdminUserGlobalSignOut calls.
 	SignedOut int
 }
@@ -154,7 +156,7 @@ func attrs(u *User) []types.AttributeType {
 	return []types.AttributeType{
 		{Name: aws.String("sub"), Value: aws.String(u.Sub)},
 		{Name: aws.String("email"), Value: aws.String(u.Email)},
-		{Name: aws.String("email_verified"), Value: aws.String("true")},
+		{Name: aws.String("email_verified"), Value: aws.String(strconv.FormatBool(!u.Unverified))},
 	}
 }
 

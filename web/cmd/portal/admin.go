@@ -128,6 +128,11 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	var done string
 	switch cmd {
 	case "grant":
+		// An address nobody verified may have been typed by anyone: by
+		// email, grant only an account that proved it holds the mailbox.
+		if strings.Contains(who, "@") && !a.EmailVerified {
+			return fmt.Errorf("admin: grant %s: that account has not verified the address, so it may not be its owner's; grant it by username (%s) if you are sure", who, a.Username)
+		}
 		err = svc.AddToGroup(ctx, a.Username, accounts.AdminGroup)
 		done = "added to " + accounts.AdminGroup
 	case "revoke":

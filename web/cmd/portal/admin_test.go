@@ -15,6 +15,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/usersvc/usersvc/terraform"
 	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/accounts/accountstest"
@@ -264,6 +267,27 @@ func TestAdminAgainstLocalProvider(t *testing.T) {
 		if _, _, err := runAdminArgs(t, append(pool, tt.args...)...); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err = %v, want %q", tt.args, err, tt.want)
 		}
+	}
+
+	// An account whose address nobody verified is not granted by that
+	// address: anyone may have typed it (issue 12 review).
+	if _, err := p.Client.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
+		UserPoolId: aws.String(p.PoolID), Username: aws.String("typed@example.com"), MessageAction: types.MessageActionTypeSuppress,
+		UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String("typed@example.com")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if a := account("typed@example.com"); a.EmailVerified {
+		t.Fatal("the test account's email is verified; the refusal below would not be exercised")
+	}
+	if _, _, err := runAdminArgs(t, append(pool, "grant", "typed@example.com")...); err == nil || !strings.Contains(err.Error(), "has not verified the address") {
+		t.Errorf("grant of an unverified address: err = %v, want a refusal", err)
+	}
+	if account("typed@example.com").InGroup(accounts.AdminGroup) {
+		t.Error("an account with an unverified address was made admin by that address")
+	}
+	if _, _, err := runAdminArgs(t, append(pool, "grant", account("typed@example.com").Username)...); err != nil || !account("typed@example.com").InGroup(accounts.AdminGroup) {
+		t.Errorf("grant by username, knowingly: %v", err)
 	}
 
 	// A wrong secret is refused by the provider, and said so.

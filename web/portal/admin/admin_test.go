@@ -618,6 +618,25 @@ func TestActions(t *testing.T) {
 	}
 }
 
+// TestGrantWarnsOfAnUnverifiedAddress: an address nobody verified may have
+// been typed by anyone, so making its account an admin says so before the
+// Confirm; a verified one does not.
+func TestGrantWarnsOfAnUnverifiedAddress(t *testing.T) {
+	const warning = "This account has not verified its email address"
+	e := newEnv(t)
+	typed := e.pool.Add(accountstest.User{Email: "typed@example.com", Enabled: true, Unverified: true})
+	for _, tc := range []struct {
+		username string
+		warned   bool
+	}{{typed, true}, {e.carl.Username, false}} {
+		r := e.post(t, "ada", admin.AccountURL(tc.username)+"/grant", url.Values{})
+		mustStatus(t, r, http.StatusOK)
+		if got := strings.Contains(r.body, warning); got != tc.warned {
+			t.Errorf("confirmation for %s: warned %v, want %v", tc.username, got, tc.warned)
+		}
+	}
+}
+
 func equalUser(a, b accountstest.User) bool {
 	return a.Enabled == b.Enabled && a.Status == b.Status && slices.Equal(a.Groups, b.Groups) && a.SignedOut == b.SignedOut
 }
