@@ -93,7 +93,7 @@ func (s *Server) initiateAuth(ctx context.Context, in *initiateAuthIn, admin boo
 		}
 		return signInResult{AuthenticationResult: res, ChallengeParameters: map[string]string{}}, nil
 	case FlowUserSRP:
-		return s.startSRP(ctx, c, p)
+		return s.startSRP(ctx, c, p, admin)
 	}
 	// USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH.
 	name := p["USERNAME"]

@@ -49,7 +49,8 @@ type apiEnv struct {
 
 // The app clients: "app" (public, every flow), "conf" (secret, every
 // flow), "legacy" (PreventUserExistenceErrors LEGACY), "srponly" (Cognito's
-// default flows), "hosted" (the Hosted UI's, default flows).
+// default flows), "hosted" (the Hosted UI's, default flows), "pwonly"
+// (USER_PASSWORD_AUTH only: no SRP).
 func apiClients() []Client {
 	all := []string{FlowUserSRP, FlowUserPassword, FlowRefreshToken, FlowAdminPassword}
 	cb := []string{callbackURL}
@@ -59,6 +60,7 @@ func apiClients() []Client {
 		{ClientId: "legacy", CallbackURLs: cb, ExplicitAuthFlows: all, PreventUserExistenceErrors: "LEGACY"},
 		{ClientId: "srponly", CallbackURLs: cb},
 		{ClientId: "hosted", CallbackURLs: cb, AllowedOAuthScopes: []string{"openid", "email"}},
+		{ClientId: "pwonly", CallbackURLs: cb, ExplicitAuthFlows: []string{FlowUserPassword}},
 	}
 }
 

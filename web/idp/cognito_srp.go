@@ -90,8 +90,9 @@ func isUUID(s string) bool {
 	return true
 }
 
-// startSRP is InitiateAuth USER_SRP_AUTH: the PASSWORD_VERIFIER challenge.
-func (s *Server) startSRP(ctx context.Context, c *client, p map[string]string) (any, error) {
+// startSRP is InitiateAuth USER_SRP_AUTH (admin: AdminInitiateAuth): the
+// PASSWORD_VERIFIER challenge.
+func (s *Server) startSRP(ctx context.Context, c *client, p map[string]string, admin bool) (any, error) {
 	name := p["USERNAME"]
 	if err := required("USERNAME", name); err != nil {
 		return nil, err
@@ -114,7 +115,7 @@ func (s *Server) startSRP(ctx context.Context, c *client, p map[string]string) (
 			return nil, apiErr(excUserNotFound, "User does not exist.")
 		}
 	}
-	ch, err := s.srp.Challenge(s.poolName(), userID, salt, verifier, p["SRP_A"])
+	ch, err := s.srp.Challenge(s.poolName(), userID, srpBinding(c, admin), salt, verifier, p["SRP_A"])
 	if err != nil {
 		return nil, srpError(err)
 	}
@@ -124,8 +125,22 @@ func (s *Server) startSRP(ctx context.Context, c *client, p map[string]string) (
 	}}, nil
 }
 
+// srpBinding is what a secret block is tied to besides the account: the
+// app client it was issued for and whether through the admin operations.
+// Without it a challenge started on a client that allows SRP could be
+// answered on one that allows no API flow, and get that client's tokens.
+func srpBinding(c *client, admin bool) string {
+	return fmt.Sprintf("client_id=%s\x00admin=%t", c.ClientId, admin)
+}
+
 // finishSRP is RespondToAuthChallenge PASSWORD_VERIFIER.
 func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string, admin bool) (any, error) {
+	// As InitiateAuth refuses to start SRP on such a client, its answer is
+	// refused too; the secret block's binding makes it so for a block of
+	// another client even if this one allows SRP.
+	if !c.allows(FlowUserSRP) {
+		return nil, apiErr(excInvalidParameter, "USER_SRP_AUTH flow not enabled for this client")
+	}
 	for _, n := range []string{"PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"} {
 		if err := required("ChallengeResponses."+n, r[n]); err != nil {
 			return nil, err
@@ -143,7 +158,7 @@ func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string, 
 	if ok, _ := s.lockout.beginFrom(lk, clientOf(ctx)); !ok {
 		return nil, apiErr(excNotAuthorized, "Password attempts exceeded")
 	}
-	err = s.srp.Verify(s.poolName(), userID, verifier, r["PASSWORD_CLAIM_SECRET_BLOCK"], r["TIMESTAMP"], r["PASSWORD_CLAIM_SIGNATURE"])
+	err = s.srp.Verify(s.poolName(), userID, srpBinding(c, admin), verifier, r["PASSWORD_CLAIM_SECRET_BLOCK"], r["TIMESTAMP"], r["PASSWORD_CLAIM_SIGNATURE"])
 	if err == nil && !found {
 		err = srp.ErrBadSignature
 	}

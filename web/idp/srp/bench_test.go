@@ -18,7 +18,7 @@ func BenchmarkSignIn(b *testing.B) {
 	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		start := cpuTime()
-		ch, err := s.Challenge(testPool, testUser, salt, v, c.srpA())
+		ch, err := s.Challenge(testPool, testUser, "", salt, v, c.srpA())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -27,7 +27,7 @@ func BenchmarkSignIn(b *testing.B) {
 		ts, sig := c.sign(b, ch, testPass, clk.now())
 		b.StartTimer()
 		start = cpuTime()
-		if err := s.Verify(testPool, testUser, v, ch.SecretBlock, ts, sig); err != nil {
+		if err := s.Verify(testPool, testUser, "", v, ch.SecretBlock, ts, sig); err != nil {
 			b.Fatal(err)
 		}
 		cpu += cpuTime() - start
@@ -42,7 +42,7 @@ func BenchmarkChallengeUnknownUser(b *testing.B) {
 	c := newTestClient(b, testPool)
 	for i := 0; i < b.N; i++ {
 		salt, v := s.FakeVerifier(testPool, "nobody")
-		if _, err := s.Challenge(testPool, "nobody", salt, v, c.srpA()); err != nil {
+		if _, err := s.Challenge(testPool, "nobody", "", salt, v, c.srpA()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func BenchmarkChallengeKnownUser(b *testing.B) {
 	salt, v, _ := NewVerifier(testPool, testUser, testPass)
 	c := newTestClient(b, testPool)
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Challenge(testPool, testUser, salt, v, c.srpA()); err != nil {
+		if _, err := s.Challenge(testPool, testUser, "", salt, v, c.srpA()); err != nil {
 			b.Fatal(err)
 		}
 	}

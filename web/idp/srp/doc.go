@@ -44,10 +44,16 @@
 //
 // InitiateAuth USER_SRP_AUTH with USERNAME and SRP_A:
 //
-//	ch, err := s.Challenge(poolName, username, salt, verifier, srpA)
+//	ch, err := s.Challenge(poolName, username, binding, salt, verifier, srpA)
 //	// ChallengeName PASSWORD_VERIFIER, ChallengeParameters:
 //	// USER_ID_FOR_SRP ch.UserIDForSRP, SRP_B ch.SRPB, SALT ch.Salt,
 //	// SECRET_BLOCK ch.SecretBlock
+//
+// binding is whatever the answer must be tied to besides the account: the
+// app client the challenge was asked for, and whether through the admin
+// flow. It is sealed into the secret block, so an answer sent with another
+// (a PASSWORD_VERIFIER answered on a client that does not allow SRP) fails
+// as another user's block does.
 //
 // For an unknown user in a pool with PreventUserExistenceErrors, use
 // s.FakeVerifier(poolName, username) as salt and verifier: the challenge
@@ -56,7 +62,7 @@
 // RespondToAuthChallenge PASSWORD_VERIFIER with USERNAME,
 // PASSWORD_CLAIM_SECRET_BLOCK, TIMESTAMP, PASSWORD_CLAIM_SIGNATURE:
 //
-//	err := s.Verify(poolName, username, verifier,
+//	err := s.Verify(poolName, username, binding, verifier,
 //		secretBlock, timestamp, signature)
 //
 // # Errors and the Cognito answer for each
@@ -75,8 +81,8 @@
 // # Secret blocks
 //
 // SECRET_BLOCK is sealed with AES-256-GCM: it carries b, u, A mod N and the
-// expiry, bound (as associated data) to the pool name and user id, so a
-// block of another user or pool does not open. It expires after
+// expiry, bound (as associated data) to the pool name, user id and
+// binding, so a block of another user, pool or binding does not open. It expires after
 // Options.TTL (Cognito's default AuthSessionValidity, 3 minutes) and is
 // single-use: the first Verify that opens it, right or wrong, spends it,
 // and a replay set remembers it until it expires (at most

@@ -20,7 +20,7 @@ func FuzzChallenge(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, srpA string) {
-		ch, err := s.Challenge(testPool, testUser, salt, v, srpA)
+		ch, err := s.Challenge(testPool, testUser, "", salt, v, srpA)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("Challenge(%q) = %v, want ErrMalformed", srpA, err)
@@ -44,7 +44,7 @@ func FuzzVerify(f *testing.F) {
 	s, clk := newTestServer(f, Options{})
 	salt, v, _ := NewVerifier(testPool, testUser, testPass)
 	c := newTestClient(f, testPool)
-	ch, err := s.Challenge(testPool, testUser, salt, v, c.srpA())
+	ch, err := s.Challenge(testPool, testUser, "", salt, v, c.srpA())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(ch.SecretBlock+"A", ts, sig)
 	known := []error{ErrMalformed, ErrTimestamp, ErrSecretBlock, ErrExpired, ErrReplayed, ErrBadSignature, ErrBusy}
 	f.Fuzz(func(t *testing.T, block, timestamp, signature string) {
-		err := s.Verify(testPool, testUser, v, block, timestamp, signature)
+		err := s.Verify(testPool, testUser, "", v, block, timestamp, signature)
 		if err == nil {
 			if block != ch.SecretBlock {
 				t.Fatalf("Verify accepted a secret block it did not issue: %q", block)

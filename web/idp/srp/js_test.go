@@ -105,7 +105,7 @@ func (c *cognitoStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			u.id = name
 			u.salt, u.verifier = c.srv.FakeVerifier(c.poolName, name)
 		}
-		ch, err := c.srv.Challenge(c.poolName, u.id, u.salt, u.verifier, req.AuthParameters["SRP_A"])
+		ch, err := c.srv.Challenge(c.poolName, u.id, "", u.salt, u.verifier, req.AuthParameters["SRP_A"])
 		if err != nil {
 			c.fail(w, "InvalidParameterException", err.Error())
 			return
@@ -130,7 +130,7 @@ func (c *cognitoStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			u.id = resp["USERNAME"]
 			_, u.verifier = c.srv.FakeVerifier(c.poolName, u.id)
 		}
-		if err := c.srv.Verify(c.poolName, u.id, u.verifier, resp["PASSWORD_CLAIM_SECRET_BLOCK"], resp["TIMESTAMP"], resp["PASSWORD_CLAIM_SIGNATURE"]); err != nil {
+		if err := c.srv.Verify(c.poolName, u.id, "", u.verifier, resp["PASSWORD_CLAIM_SECRET_BLOCK"], resp["TIMESTAMP"], resp["PASSWORD_CLAIM_SIGNATURE"]); err != nil {
 			c.fail(w, "NotAuthorizedException", "Incorrect username or password.")
 			return
 		}
@@ -269,7 +269,7 @@ func TestAmazonCognitoIdentityJS(t *testing.T) {
 	// The library's own answer, replayed, is refused.
 	first := stub.answers[0]
 	u := stub.users["alice"]
-	err = srv.Verify(stub.poolName, u.id, u.verifier, first["PASSWORD_CLAIM_SECRET_BLOCK"], first["TIMESTAMP"], first["PASSWORD_CLAIM_SIGNATURE"])
+	err = srv.Verify(stub.poolName, u.id, "", u.verifier, first["PASSWORD_CLAIM_SECRET_BLOCK"], first["TIMESTAMP"], first["PASSWORD_CLAIM_SIGNATURE"])
 	if !errors.Is(err, ErrReplayed) {
 		t.Errorf("replayed answer: %v, want ErrReplayed", err)
 	}

@@ -51,8 +51,8 @@ var (
 	// ErrTimestamp: TIMESTAMP does not parse in TimestampLayout.
 	ErrTimestamp = errors.New("srp: TIMESTAMP not in the format EEE MMM d HH:mm:ss z yyyy")
 	// ErrSecretBlock: the secret block was not issued by this Server for
-	// this pool and user (forged, altered, another user's or pool's, or
-	// issued before the process restarted).
+	// this pool, user and binding (forged, altered, another user's, pool's
+	// or binding's, or issued before the process restarted).
 	ErrSecretBlock = errors.New("srp: secret block not issued for this user")
 	// ErrExpired: the secret block is older than Options.TTL.
 	ErrExpired = errors.New("srp: secret block expired")
@@ -167,10 +167,13 @@ type Challenge struct {
 
 // Challenge answers InitiateAuth's USER_SRP_AUTH for the account whose salt
 // and verifier were made by NewVerifier (or FakeVerifier) for poolName and
-// userID. srpA is the client's SRP_A in hex. It fails with ErrMalformed
-// when srpA is not hex or A mod N = 0; any other error is about salt or
-// verifier (the store's, not the client's).
-func (s *Server) Challenge(poolName, userID string, salt, verifier []byte, srpA string) (Challenge, error) {
+// userID. binding is what else the answer must come with (for Cognito's
+// API, the app client and whether the flow was the admin one): it is sealed
+// into the secret block, not sent, and Verify must be given the same. srpA
+// is the client's SRP_A in hex. It fails with ErrMalformed when srpA is not
+// hex or A mod N = 0; any other error is about salt or verifier (the
+// store's, not the client's).
+func (s *Server) Challenge(poolName, userID, binding string, salt, verifier []byte, srpA string) (Challenge, error) {
 	a, err := parseA(srpA)
 	if err != nil {
 		return Challenge{}, err
@@ -216,7 +219,7 @@ func (s *Server) Challenge(poolName, userID string, salt, verifier []byte, srpA 
 
 	nonce := make([]byte, s.seal.NonceSize())
 	rand.Read(nonce)
-	sealed := s.seal.Seal(nonce, nonce, plain, blockAAD(poolName, userID))
+	sealed := s.seal.Seal(nonce, nonce, plain, blockAAD(poolName, userID, binding))
 
 	return Challenge{
 		UserIDForSRP: userID,
@@ -236,9 +239,18 @@ const (
 	maxBlockBase64 = 2048
 )
 
-// blockAAD binds a secret block to its pool and user without carrying
-// them: opening it for anyone else fails.
-func blockAAD(poolName, userID string) []byte {
+// blockAAD binds a secret block to its pool, user and binding without
+// carrying them: opening it for any other fails. Each is length-prefixed,
+// so no byte can move from one to the next.
+func blockAAD(poolName, userID, binding string) []byte {
+	aad := accountID(poolName, userID)
+	aad = binary.BigEndian.AppendUint32(aad, uint32(len(binding)))
+	return append(aad, binding...)
+}
+
+// accountID names an account of a pool unambiguously; FakeVerifier derives
+// from it, so it must not change (unknown users' salts would).
+func accountID(poolName, userID string) []byte {
 	aad := []byte("usersvc srp secret block v1")
 	aad = binary.BigEndian.AppendUint32(aad, uint32(len(poolName)))
 	aad = append(aad, poolName...)
@@ -249,12 +261,13 @@ func blockAAD(poolName, userID string) []byte {
 // Verify checks RespondToAuthChallenge's PASSWORD_VERIFIER answer:
 // secretBlock is PASSWORD_CLAIM_SECRET_BLOCK, timestamp TIMESTAMP and
 // signature PASSWORD_CLAIM_SIGNATURE, for the account (poolName, userID,
-// verifier) that Challenge was called for. nil means the client knows the
+// verifier) and binding that Challenge was called for (another binding is
+// ErrSecretBlock, as another user's block is). nil means the client knows the
 // password. A secret block is used up by its first Verify that gets as far
 // as the signature, right or wrong. The errors wrap the package's
 // sentinels (ErrMalformed, ErrTimestamp, ErrSecretBlock, ErrExpired,
 // ErrReplayed, ErrBadSignature, ErrBusy); any other is about the verifier.
-func (s *Server) Verify(poolName, userID string, verifier []byte, secretBlock, timestamp, signature string) error {
+func (s *Server) Verify(poolName, userID, binding string, verifier []byte, secretBlock, timestamp, signature string) error {
 	if len(secretBlock) > maxBlockBase64 {
 		return fmt.Errorf("PASSWORD_CLAIM_SECRET_BLOCK: %d characters: %w", len(secretBlock), ErrSecretBlock)
 	}
@@ -270,7 +283,7 @@ func (s *Server) Verify(poolName, userID string, verifier []byte, secretBlock, t
 	if len(sealed) < ns {
 		return fmt.Errorf("PASSWORD_CLAIM_SECRET_BLOCK: %w", ErrSecretBlock)
 	}
-	plain, err := s.seal.Open(nil, sealed[:ns], sealed[ns:], blockAAD(poolName, userID))
+	plain, err := s.seal.Open(nil, sealed[:ns], sealed[ns:], blockAAD(poolName, userID, binding))
 	if err != nil || len(plain) != blockPlainSize || plain[0] != blockVersion {
 		return fmt.Errorf("PASSWORD_CLAIM_SECRET_BLOCK: %w", ErrSecretBlock)
 	}
@@ -335,7 +348,7 @@ func (s *Server) FakeVerifier(poolName, userID string) (salt, verifier []byte) {
 		for ctr := byte(0); len(out) < n; ctr++ {
 			m := hmac.New(sha256.New, s.fakeKey)
 			m.Write([]byte{ctr})
-			m.Write(blockAAD(poolName, userID))
+			m.Write(accountID(poolName, userID))
 			m.Write([]byte(label))
 			out = m.Sum(out)
 		}

@@ -53,7 +53,7 @@ func TestSignIn(t *testing.T) {
 			t.Fatalf("salt %d bytes, verifier %d bytes", len(salt), len(v))
 		}
 		c := newTestClient(t, testPool)
-		ch, err := s.Challenge(testPool, testUser, salt, v, c.srpA())
+		ch, err := s.Challenge(testPool, testUser, "", salt, v, c.srpA())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestSignIn(t *testing.T) {
 			t.Errorf("USER_ID_FOR_SRP = %q", ch.UserIDForSRP)
 		}
 		ts, sig := c.sign(t, ch, pass, clk.now())
-		if err := s.Verify(testPool, testUser, v, ch.SecretBlock, ts, sig); err != nil {
+		if err := s.Verify(testPool, testUser, "", v, ch.SecretBlock, ts, sig); err != nil {
 			t.Errorf("password %q: %v", pass, err)
 		}
 	}
@@ -70,6 +70,7 @@ func TestSignIn(t *testing.T) {
 // answer is a PASSWORD_VERIFIER answer a test case may alter.
 type answer struct {
 	pool, user     string
+	binding        string
 	verifier       []byte
 	block, ts, sig string
 
@@ -79,7 +80,7 @@ type answer struct {
 }
 
 func (a *answer) verify(s *Server) error {
-	return s.Verify(a.pool, a.user, a.verifier, a.block, a.ts, a.sig)
+	return s.Verify(a.pool, a.user, a.binding, a.verifier, a.block, a.ts, a.sig)
 }
 
 // TestVerifyRefusals is every way a PASSWORD_VERIFIER answer fails, and the
@@ -135,6 +136,10 @@ func TestVerifyRefusals(t *testing.T) {
 		{"empty timestamp", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.ts = "" }, ErrTimestamp},
 		{"secret block of another user", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.user = "someone-else" }, ErrSecretBlock},
 		{"secret block of another pool", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.pool = "ZyXwVuTsR" }, ErrSecretBlock},
+		// The binding (for Cognito, the app client and flow) is the
+		// caller's: a block issued under one is no good under another.
+		{"secret block of another binding", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.binding = "client-b" }, ErrSecretBlock},
+		{"secret block answered without its binding", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.binding = "" }, ErrSecretBlock},
 		{"secret block altered", func(_ *testing.T, a *answer, _ *Server, _ *clock) {
 			raw, _ := base64.StdEncoding.DecodeString(a.block)
 			raw[len(raw)/2] ^= 1
@@ -150,7 +155,7 @@ func TestVerifyRefusals(t *testing.T) {
 		{"secret block not base64", func(_ *testing.T, a *answer, _ *Server, _ *clock) { a.block = "not base64!" }, ErrMalformed},
 		{"secret block of another server", func(t *testing.T, a *answer, _ *Server, _ *clock) {
 			other, _ := newTestServer(t, Options{})
-			ch, err := other.Challenge(testPool, testUser, salt, v, a.client.srpA())
+			ch, err := other.Challenge(testPool, testUser, "client-a", salt, v, a.client.srpA())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,11 +183,11 @@ func TestVerifyRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, clk := newTestServer(t, Options{})
 			c := newTestClient(t, testPool)
-			ch, err := s.Challenge(testPool, testUser, salt, v, c.srpA())
+			ch, err := s.Challenge(testPool, testUser, "client-a", salt, v, c.srpA())
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := &answer{pool: testPool, user: testUser, verifier: v, block: ch.SecretBlock,
+			a := &answer{pool: testPool, user: testUser, binding: "client-a", verifier: v, block: ch.SecretBlock,
 				client: c, ch: ch, now: clk.now()}
 			a.ts, a.sig = c.sign(t, ch, testPass, a.now)
 			tc.change(t, a, s, clk)
@@ -220,7 +225,7 @@ func TestChallengeRefusals(t *testing.T) {
 		{"padded", "00" + newTestClient(t, testPool).srpA(), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.Challenge(testPool, testUser, salt, v, tc.a)
+			_, err := s.Challenge(testPool, testUser, "", salt, v, tc.a)
 			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("Challenge(%.20q) = %v, want %v", tc.a, err, tc.want)
 			}
@@ -234,11 +239,11 @@ func TestChallengeRefusals(t *testing.T) {
 		"zero verifier":  make([]byte, VerifierSize),
 		"verifier >= N":  padTo(groupN.Bytes(), VerifierSize),
 	} {
-		if _, err := s.Challenge(testPool, testUser, salt, bad, c.srpA()); err == nil || errors.Is(err, ErrMalformed) {
+		if _, err := s.Challenge(testPool, testUser, "", salt, bad, c.srpA()); err == nil || errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: Challenge = %v, want a store error", name, err)
 		}
 	}
-	if _, err := s.Challenge(testPool, testUser, nil, v, c.srpA()); err == nil {
+	if _, err := s.Challenge(testPool, testUser, "", nil, v, c.srpA()); err == nil {
 		t.Error("empty salt: Challenge succeeded")
 	}
 }
@@ -274,20 +279,20 @@ func TestFakeVerifier(t *testing.T) {
 		t.Errorf("fake sizes %d/%d, real %d/%d", len(salt1), len(v1), len(realSalt), len(realV))
 	}
 	c := newTestClient(t, testPool)
-	ch, err := s.Challenge(testPool, "nobody", salt1, v1, c.srpA())
+	ch, err := s.Challenge(testPool, "nobody", "", salt1, v1, c.srpA())
 	if err != nil {
 		t.Fatal(err)
 	}
-	realCh, _ := s.Challenge(testPool, testUser, realSalt, realV, c.srpA())
+	realCh, _ := s.Challenge(testPool, testUser, "", realSalt, realV, c.srpA())
 	if len(ch.Salt) != len(realCh.Salt) || len(ch.SecretBlock) != len(realCh.SecretBlock) {
 		t.Errorf("fake challenge %+v looks unlike a real one %+v", ch, realCh)
 	}
 	for _, pass := range []string{testPass, "", "nobody"} {
 		ts, sig := c.sign(t, ch, pass, clk.now())
-		if err := s.Verify(testPool, "nobody", v1, ch.SecretBlock, ts, sig); !errors.Is(err, ErrBadSignature) {
+		if err := s.Verify(testPool, "nobody", "", v1, ch.SecretBlock, ts, sig); !errors.Is(err, ErrBadSignature) {
 			t.Errorf("password %q for an unknown user: %v, want ErrBadSignature", pass, err)
 		}
-		ch, _ = s.Challenge(testPool, "nobody", salt1, v1, c.srpA())
+		ch, _ = s.Challenge(testPool, "nobody", "", salt1, v1, c.srpA())
 	}
 }
 
@@ -298,7 +303,7 @@ func TestSaltHexIsPadded(t *testing.T) {
 	c := newTestClient(t, testPool)
 	for i := 0; i < 50; i++ {
 		salt, v, _ := NewVerifier(testPool, testUser, testPass)
-		ch, err := s.Challenge(testPool, testUser, salt, v, c.srpA())
+		ch, err := s.Challenge(testPool, testUser, "", salt, v, c.srpA())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,12 +321,12 @@ func TestReplaySetBound(t *testing.T) {
 	salt, v, _ := NewVerifier(testPool, testUser, testPass)
 	try := func() error {
 		c := newTestClient(t, testPool)
-		ch, err := s.Challenge(testPool, testUser, salt, v, c.srpA())
+		ch, err := s.Challenge(testPool, testUser, "", salt, v, c.srpA())
 		if err != nil {
 			t.Fatal(err)
 		}
 		ts, sig := c.sign(t, ch, testPass, clk.now())
-		return s.Verify(testPool, testUser, v, ch.SecretBlock, ts, sig)
+		return s.Verify(testPool, testUser, "", v, ch.SecretBlock, ts, sig)
 	}
 	for i := 0; i < 2; i++ {
 		if err := try(); err != nil {
@@ -341,14 +346,14 @@ func TestConcurrentReplay(t *testing.T) {
 	s, clk := newTestServer(t, Options{})
 	salt, v, _ := NewVerifier(testPool, testUser, testPass)
 	c := newTestClient(t, testPool)
-	ch, _ := s.Challenge(testPool, testUser, salt, v, c.srpA())
+	ch, _ := s.Challenge(testPool, testUser, "", salt, v, c.srpA())
 	ts, sig := c.sign(t, ch, testPass, clk.now())
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := 0
 	for range 8 {
 		wg.Go(func() {
-			if s.Verify(testPool, testUser, v, ch.SecretBlock, ts, sig) == nil {
+			if s.Verify(testPool, testUser, "", v, ch.SecretBlock, ts, sig) == nil {
 				mu.Lock()
 				ok++
 				mu.Unlock()
