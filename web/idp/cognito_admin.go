@@ -225,10 +225,11 @@ func (s *Server) apiAdminDisableUser(ctx context.Context, in *userIn) (any, erro
 	if err := s.users.SetDisabled(ctx, u.Sub, true); err != nil {
 		return nil, err
 	}
-	// As Cognito's: disabling revokes what the account holds.
-	s.endAccountSessions(ctx, u.Sub)
+	// As Cognito's: disabling revokes what the account holds. (A disabled
+	// account's refresh tokens are refused anyway; the error still tells
+	// the operator that the revocation is not done.)
 	s.log.InfoContext(ctx, "user disabled", "sub", u.Sub)
-	return struct{}{}, nil
+	return struct{}{}, s.endAccountSessions(ctx, u.Sub)
 }
 
 func (s *Server) apiAdminEnableUser(ctx context.Context, in *userIn) (any, error) {
@@ -275,8 +276,9 @@ func (s *Server) apiAdminSetUserPassword(ctx context.Context, in *adminSetPasswo
 	if err := s.users.SetPassword(ctx, u.Sub, in.Password, st); err != nil {
 		return nil, err
 	}
-	s.endAccountSessions(ctx, u.Sub)
-	return struct{}{}, nil
+	// An error here comes after the password changed: the operator sees
+	// an internal error and calls again (or AdminUserGlobalSignOut).
+	return struct{}{}, s.endAccountSessions(ctx, u.Sub)
 }
 
 func (s *Server) apiAdminResetUserPassword(ctx context.Context, in *userIn) (any, error) {
@@ -284,11 +286,21 @@ func (s *Server) apiAdminResetUserPassword(ctx context.Context, in *userIn) (any
 	if err != nil {
 		return nil, err
 	}
+	// A signed call is an operator's act, not an anonymous flood: the
+	// mail limits of ForgotPassword are not applied to it (applied after
+	// the state change, they refused the call with the account already
+	// reset and its tokens revoked). The state changes first, as the code
+	// must come after it (RequireReset drops earlier codes), and the
+	// revocation must follow it (before it, the old password could sign in
+	// again between the two). A failure after RequireReset is answered as
+	// an internal error, and a retry, which redoes every step, finishes.
 	if err := s.users.RequireReset(ctx, u.Sub); err != nil {
 		return nil, err
 	}
-	s.endAccountSessions(ctx, u.Sub)
-	if err := s.sendResetCode(requestWith(ctx), u.Email); err != nil {
+	if err := s.endAccountSessions(ctx, u.Sub); err != nil {
+		return nil, err
+	}
+	if err := s.mailResetCode(ctx, u); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
@@ -316,8 +328,7 @@ func (s *Server) apiAdminUserGlobalSignOut(ctx context.Context, in *userIn) (any
 	if err != nil {
 		return nil, err
 	}
-	s.endAccountSessions(ctx, u.Sub)
-	return struct{}{}, nil
+	return struct{}{}, s.endAccountSessions(ctx, u.Sub)
 }
 
 // ---- Groups

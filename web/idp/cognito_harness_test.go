@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,9 @@ type apiEnv struct {
 	api   *cip.Client // signed with the provider's key pair
 	anon  *cip.Client // no credentials (public operations)
 	pool  *string
+	// revokeFails makes the store's RevokeAll fail, as a broken token
+	// database would.
+	revokeFails atomic.Bool
 }
 
 // The app clients: "app" (public, every flow), "conf" (secret, every
@@ -91,6 +95,12 @@ func newAPIEnvWith(t testing.TB, fill func(dir string)) *apiEnv {
 	wall := time.Now()
 	srv.pace.now = func() time.Time { return wall }
 	srv.pace.sleep = func(context.Context, time.Duration) {}
+	srv.revokeAll = func(ctx context.Context, sub string) error {
+		if e.revokeFails.Load() {
+			return errors.New("token database: injected failure")
+		}
+		return srv.users.RevokeAll(ctx, sub)
+	}
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)

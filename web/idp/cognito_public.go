@@ -438,9 +438,8 @@ func (s *Server) apiConfirmForgotPassword(ctx context.Context, in *confirmForgot
 		return nil, err
 	}
 	s.lockout.succeedFrom(name, clientOf(ctx))
-	s.endAccountSessions(ctx, u.Sub)
 	s.log.InfoContext(ctx, "password reset", "sub", u.Sub, "via", "api")
-	return struct{}{}, nil
+	return struct{}{}, s.endAccountSessions(ctx, u.Sub) // an error after the change: see endAccountSessions
 }
 
 // ---- Operations on the signed-in user's access token
@@ -535,9 +534,8 @@ func (s *Server) apiChangePassword(ctx context.Context, in *changePasswordIn) (a
 		return nil, err
 	}
 	s.lockout.succeedFrom(name, clientOf(ctx))
-	s.endAccountSessions(ctx, u.Sub)
 	s.log.InfoContext(ctx, "password changed", "sub", u.Sub, "via", "api")
-	return struct{}{}, nil
+	return struct{}{}, s.endAccountSessions(ctx, u.Sub) // an error after the change: see endAccountSessions
 }
 
 func (s *Server) apiGlobalSignOut(ctx context.Context, in *accessTokenIn) (any, error) {
@@ -545,8 +543,7 @@ func (s *Server) apiGlobalSignOut(ctx context.Context, in *accessTokenIn) (any, 
 	if err != nil {
 		return nil, err
 	}
-	s.endAccountSessions(ctx, u.Sub)
-	return struct{}{}, nil
+	return struct{}{}, s.endAccountSessions(ctx, u.Sub)
 }
 
 func (s *Server) apiDeleteUser(ctx context.Context, in *accessTokenIn) (any, error) {
@@ -558,7 +555,9 @@ func (s *Server) apiDeleteUser(ctx context.Context, in *accessTokenIn) (any, err
 }
 
 func (s *Server) deleteAccount(ctx context.Context, sub string) error {
-	s.endAccountSessions(ctx, sub)
+	if err := s.endAccountSessions(ctx, sub); err != nil {
+		return err // nothing deleted: a retry can finish
+	}
 	if err := s.users.Delete(ctx, sub); err != nil {
 		return err
 	}

@@ -342,7 +342,13 @@ func (s *Server) sendResetCode(r *http.Request, username string) error {
 	if err != nil {
 		return err
 	}
-	code, err := s.users.NewCode(r.Context(), u.Sub, users.PurposeReset)
+	return s.mailResetCode(r.Context(), u)
+}
+
+// mailResetCode issues a reset code for u and mails it, under no limit:
+// the callers apply theirs.
+func (s *Server) mailResetCode(ctx context.Context, u users.User) error {
+	code, err := s.users.NewCode(ctx, u.Sub, users.PurposeReset)
 	if err != nil {
 		return err
 	}
@@ -434,8 +440,13 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.lockout.succeedFrom(name, client)
-	s.endAccountSessions(r.Context(), u.Sub)
 	s.log.InfoContext(r.Context(), "password reset", "sub", u.Sub)
+	if err := s.endAccountSessions(r.Context(), u.Sub); err != nil {
+		// The password is changed; saying so would claim the old
+		// sessions ended too.
+		s.internalError(w, r, "reset password", err)
+		return
+	}
 	s.message(w, r, http.StatusOK, "Password changed", "Your password has been changed. Sign in with your new password.",
 		pages.Link{Text: "Sign in", Href: ar.pageURL("/login")})
 }

@@ -83,7 +83,10 @@ func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "change password", err)
 		return
 	}
-	s.endAccountSessions(r.Context(), sub)
+	if err := s.endAccountSessions(r.Context(), sub); err != nil {
+		s.internalError(w, r, "change password", err)
+		return
+	}
 	u, err := s.users.Get(r.Context(), sub)
 	if err != nil || !u.Active() {
 		s.loginPage(w, r, ar, http.StatusForbidden, pages.Login{Error: "User is disabled."})
@@ -138,12 +141,13 @@ func (s *Server) checkPasswordProof(ctx context.Context, proof string) (string, 
 // endAccountSessions ends what the account's old password (or its
 // enabled state) opened: every refresh-token family (and the access tokens
 // minted in them, and so the application sessions that hold them) and
-// every Hosted UI session. Failures are logged: the change that called it
-// has happened and must be reported as such.
-func (s *Server) endAccountSessions(ctx context.Context, sub string) {
-	if err := s.users.RevokeAll(ctx, sub); err != nil {
-		s.log.ErrorContext(ctx, "revoke tokens", "sub", sub, "error", err)
-	}
+// every Hosted UI session. An error means refresh tokens may still work:
+// the caller must not report success (a sign-out that did not sign out, a
+// password change that left the old sessions open). When the change that
+// called it has already been made (a new password), the caller still
+// answers with the error, so the client retries or signs out again; the
+// Hosted UI sessions are ended either way.
+func (s *Server) endAccountSessions(ctx context.Context, sub string) error {
 	s.mu.Lock()
 	for k, v := range s.sessions {
 		if v.sub == sub {
@@ -151,6 +155,14 @@ func (s *Server) endAccountSessions(ctx context.Context, sub string) {
 		}
 	}
 	s.mu.Unlock()
+	revoke := s.users.RevokeAll
+	if s.revokeAll != nil {
+		revoke = s.revokeAll
+	}
+	if err := revoke(ctx, sub); err != nil {
+		return fmt.Errorf("end sessions of %s: %w", sub, err)
+	}
+	return nil
 }
 
 // sendPending tells the address that a sign-up for it is already waiting

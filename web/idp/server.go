@@ -63,6 +63,7 @@ type Server struct {
 	srp             *srp.Server
 	srpKey          []byte
 	verifySignature func(r *http.Request, body []byte) error
+	revokeAll       func(ctx context.Context, sub string) error // users.RevokeAll when nil; tests make it fail
 
 	mu       sync.Mutex
 	sessions map[[32]byte]session
