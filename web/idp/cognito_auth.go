@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 
@@ -164,9 +165,15 @@ func (s *Server) signedIn(ctx context.Context, c *client, u users.User, admin bo
 	case u.Status == users.ResetRequired:
 		return nil, apiErr(excPasswordReset, "Password reset required for the user")
 	case u.Status == users.ForceChangePassword:
+		// Bound to the temporary password it was answered with: a new
+		// one (AdminCreateUser RESEND, AdminSetUserPassword) voids it.
+		stamp, err := s.users.PasswordStamp(ctx, u.Sub)
+		if err != nil {
+			return nil, err
+		}
 		handle := s.challenges.add(&challenge{
 			name: "NEW_PASSWORD_REQUIRED", sub: u.Sub, clientID: c.ClientId, admin: admin,
-			expires: s.now().Add(challengeTTL),
+			expires: s.now().Add(challengeTTL), stamp: stamp,
 		}, s.now())
 		if handle == "" {
 			return nil, apiErr(excTooManyRequests, "Too many sign-ins in progress; try again shortly.")
@@ -218,15 +225,33 @@ func (s *Server) respond(ctx context.Context, in *respondIn, admin bool) (any, e
 	case "PASSWORD_VERIFIER":
 		return s.finishSRP(ctx, c, r, admin)
 	case "NEW_PASSWORD_REQUIRED":
-	default:
-		return nil, apiErr(excInvalidParameter, "Unsupported challenge %s", truncate(in.ChallengeName, 64))
+		return s.newPassword(ctx, c, in.Session, r, admin)
 	}
-	ch, ok := s.challenges.take(in.Session, s.now())
+	return nil, apiErr(excInvalidParameter, "Unsupported challenge %s", truncate(in.ChallengeName, 64))
+}
+
+// newPassword answers NEW_PASSWORD_REQUIRED. Everything is checked before
+// the Session is spent, as Cognito keeps it across a refused password; a
+// disabled account is refused before anything about it changes.
+func (s *Server) newPassword(ctx context.Context, c *client, session string, r map[string]string, admin bool) (any, error) {
+	invalid := apiErr(excNotAuthorized, "Invalid session for the user, session is expired.")
+	ch, ok := s.challenges.peek(session, s.now())
 	if !ok || ch.name != "NEW_PASSWORD_REQUIRED" || ch.clientID != c.ClientId || ch.admin != admin {
-		return nil, apiErr(excNotAuthorized, "Invalid session for the user, session is expired.")
+		return nil, invalid
 	}
 	u, err := s.users.Lookup(ctx, r["USERNAME"])
 	if err != nil || u.Sub != ch.sub {
+		return nil, apiErr(excNotAuthorized, "Invalid session for the user.")
+	}
+	if u.Disabled {
+		return nil, apiErr(excNotAuthorized, "User is disabled.")
+	}
+	stamp, err := s.users.PasswordStamp(ctx, u.Sub)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != users.ForceChangePassword || !hmac.Equal(stamp, ch.stamp) {
+		// Answered already, or the temporary password was replaced.
 		return nil, apiErr(excNotAuthorized, "Invalid session for the user.")
 	}
 	if err := required("ChallengeResponses.NEW_PASSWORD", r["NEW_PASSWORD"]); err != nil {
@@ -235,35 +260,39 @@ func (s *Server) respond(ctx context.Context, in *respondIn, admin bool) (any, e
 	if err := passwordPolicy(r["NEW_PASSWORD"]); err != nil {
 		return nil, err
 	}
+	var attrs map[string]string
+	var list []attribute
+	for k, v := range r {
+		if n, ok := cutPrefix(k, "userAttributes."); ok {
+			list = append(list, attribute{n, v})
+		}
+	}
+	if len(list) > 0 {
+		if attrs, err = userAttributes(list, false); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.hashAllowed(ctx); err != nil {
 		return nil, err
 	}
-	if u.Status != users.ForceChangePassword {
-		return nil, apiErr(excNotAuthorized, "Invalid session for the user.")
-	}
-	attrs := map[string]string{}
-	for k, v := range r {
-		if n, ok := cutPrefix(k, "userAttributes."); ok {
-			attrs[n] = v
-		}
+	// Now spend it: of two answers racing past the checks, one wins.
+	if _, ok := s.challenges.take(session, s.now()); !ok {
+		return nil, invalid
 	}
 	if len(attrs) > 0 {
-		list := make([]attribute, 0, len(attrs))
-		for k, v := range attrs {
-			list = append(list, attribute{k, v})
-		}
-		m, err := userAttributes(list, false)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.updateAttributes(ctx, u.Sub, m); err != nil {
+		if err := s.updateAttributes(ctx, u.Sub, attrs); err != nil {
+			s.challenges.restore(session, ch) // nothing changed
 			return nil, err
 		}
 	}
 	if err := s.users.SetPassword(ctx, u.Sub, r["NEW_PASSWORD"], users.Confirmed); err != nil {
+		s.challenges.restore(session, ch) // the password did not change
 		return nil, err
 	}
-	s.endAccountSessions(ctx, u.Sub)
+	// An error here comes after the change: see endAccountSessions.
+	if err := s.endAccountSessions(ctx, u.Sub); err != nil {
+		return nil, err
+	}
 	if u, err = s.users.Get(ctx, u.Sub); err != nil {
 		return nil, err
 	}

@@ -197,6 +197,7 @@ type challenge struct {
 	admin    bool // began with AdminInitiateAuth
 	expires  time.Time
 	srp      srpState
+	stamp    []byte // NEW_PASSWORD_REQUIRED: the password it was issued for (users.PasswordStamp)
 }
 
 // challengeTTL is how long a challenge can be answered (Cognito: 3 minutes).
@@ -231,6 +232,30 @@ func (cs *challenges) add(ch *challenge, now time.Time) string {
 	}
 	cs.m[key(h)] = ch
 	return h
+}
+
+// peek returns the live challenge with this handle and leaves it in place:
+// an answer is checked before it spends the challenge, so that a refused
+// answer (a weak password) can be corrected with the same Session.
+func (cs *challenges) peek(handle string, now time.Time) (*challenge, bool) {
+	if handle == "" || len(handle) > 4096 {
+		return nil, false
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	ch, ok := cs.m[key(handle)]
+	if !ok || !now.Before(ch.expires) {
+		return nil, false
+	}
+	return ch, true
+}
+
+// restore puts back a challenge take removed, when what its answer was
+// to do failed for a reason of the server's (a retry may succeed).
+func (cs *challenges) restore(handle string, ch *challenge) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.m[key(handle)] = ch
 }
 
 // take removes and returns the live challenge with this handle.
