@@ -24,8 +24,10 @@
 //	no Authorization header               MissingAuthenticationTokenException "Missing Authentication Token"
 //	header not parseable, no date         IncompleteSignatureException "Authorization header requires ..."
 //	unknown access key id, session token  UnrecognizedClientException "The security token included in the request is invalid."
-//	wrong service, region, date or terminator in the scope, host not signed
+//	wrong service, region, date or terminator in the scope
 //	                                      InvalidSignatureException "Credential should be scoped to ..."
+//	host, or X-Amz-Target or X-Amz-Date when sent, not signed
+//	                                      InvalidSignatureException "'X-Amz-Target' must be a 'SignedHeader' ..."
 //	X-Amz-Date more than 5 minutes off    InvalidSignatureException "Signature expired: ..." / "Signature not yet current: ..."
 //	signature does not match              InvalidSignatureException "The request signature we calculated does not match ..."
 //
@@ -42,6 +44,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,8 +219,17 @@ func (v *Verifier) Verify(r *http.Request, body []byte) error {
 		return refuse(TypeInvalidSignature, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + %s.)",
 			stamp, now.Add(v.skew).Format(amzDateLayout), now.Format(amzDateLayout), skewText(v.skew)))
 	}
-	if !containsHost(auth.signedHeaders) {
+	if !signs(auth.signedHeaders, "host") && !signs(auth.signedHeaders, ":authority") {
 		return refuse(TypeInvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	// X-Amz-Target names the operation of a JSON-protocol call: unsigned,
+	// a captured signature would carry its body to another operation
+	// (AdminGetUser's to AdminDeleteUser). X-Amz-Date is the request time.
+	// Both signers sign both whenever they send them.
+	for _, h := range mustSign {
+		if r.Header.Get(h) != "" && !signs(auth.signedHeaders, strings.ToLower(h)) {
+			return refuse(TypeInvalidSignature, "'"+h+"' must be a 'SignedHeader' in the AWS Authorization.")
+		}
 	}
 
 	payloadHash := sha256.Sum256(body)
@@ -247,13 +259,13 @@ func skewText(d time.Duration) string {
 	return d.String()
 }
 
-func containsHost(signed []string) bool {
-	for _, h := range signed {
-		if h == "host" || h == ":authority" {
-			return true
-		}
-	}
-	return false
+// mustSign are the headers that, when a request carries them, its
+// signature must cover.
+var mustSign = []string{"X-Amz-Target", "X-Amz-Date"}
+
+// signs reports whether the SignedHeaders list names (lower-case) header.
+func signs(signed []string, header string) bool {
+	return slices.Contains(signed, header)
 }
 
 // signingKey derives the key for one day, region and service.

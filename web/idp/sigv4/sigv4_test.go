@@ -257,6 +257,26 @@ func TestVerify(t *testing.T) {
 				h.Header.Set("Authorization", strings.Replace(h.Header.Get("Authorization"), "host;", "", 1))
 			}
 		}, TypeInvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."},
+		// Signed as AdminGetUser would be but with no target, then sent
+		// as AdminDeleteUser: the signature is right, the operation is not
+		// what was signed.
+		{"x-amz-target added after signing", func(r *request) {
+			r.header.Del("X-Amz-Target")
+			r.after = func(h *http.Request) {
+				h.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminDeleteUser")
+			}
+		}, TypeInvalidSignature, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
+		{"x-amz-target not in SignedHeaders", func(r *request) {
+			r.after = func(h *http.Request) {
+				h.Header.Set("Authorization", strings.Replace(h.Header.Get("Authorization"), ";x-amz-target", "", 1))
+			}
+		}, TypeInvalidSignature, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
+		{"x-amz-date not in SignedHeaders", func(r *request) {
+			r.after = func(h *http.Request) {
+				h.Header.Set("Authorization", strings.Replace(h.Header.Get("Authorization"), ";x-amz-date", "", 1))
+			}
+		}, TypeInvalidSignature, "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."},
+		{"no x-amz-target, none signed", func(r *request) { r.header.Del("X-Amz-Target") }, "", ""},
 		{"signed 6 minutes ago", func(r *request) { r.signedAt = testNow.Add(-6 * time.Minute) },
 			TypeInvalidSignature, "Signature expired: 20261204T232400Z is now earlier than 20261204T232500Z (20261204T233000Z - 5 min.)"},
 		{"signed 6 minutes ahead", func(r *request) { r.signedAt = testNow.Add(6 * time.Minute) },
