@@ -2,6 +2,11 @@ package idp
 
 import (
 	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -166,4 +171,50 @@ func TestAdminResetUserPasswordRetry(t *testing.T) {
 		ConfirmationCode: aws.String(e.resetCode(email)), Password: aws.String("N3w-password!")}); err != nil {
 		t.Fatalf("ConfirmForgotPassword with the mailed code: %v", err)
 	}
+}
+
+// TestHostedEndSessionsFailure: the Hosted UI's pages that change a
+// password do not say it went well when the tokens could not be revoked.
+func TestHostedEndSessionsFailure(t *testing.T) {
+	const newPassword = "N3w-password!"
+	authorize := func(e *apiEnv, path string) string {
+		return e.ts.URL + path + "?" + url.Values{"client_id": {"hosted"}, "redirect_uri": {callbackURL}, "response_type": {"code"},
+			"scope": {"openid"}, "code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}.Encode()
+	}
+	t.Run("reset", func(t *testing.T) {
+		e := newAPIEnv(t)
+		const email = "fred@example.com"
+		e.signUp(email, testPassword)
+		b := newBrowser(t)
+		form := b.submit(b.get(authorize(e, "/forgotPassword")), url.Values{"username": {email}})
+		e.revokeFails.Store(true)
+		done := b.submit(form, url.Values{"username": {email}, "code": {e.resetCode(email)}, "password": {newPassword}, "confirmPassword": {newPassword}})
+		if done.status != http.StatusInternalServerError || strings.Contains(done.body, "Password changed") {
+			t.Fatalf("reset with a failing token store: %d\n%s", done.status, done.body)
+		}
+		e.revokeFails.Store(false)
+		e.tokens(email, newPassword)
+	})
+	t.Run("change temporary password", func(t *testing.T) {
+		e := newAPIEnv(t)
+		const email = "gina@example.com"
+		if _, err := e.api.AdminCreateUser(context.Background(), &cip.AdminCreateUserInput{UserPoolId: e.pool, Username: aws.String(email),
+			TemporaryPassword: aws.String("Temp0rary-pw"), MessageAction: types.MessageActionTypeSuppress}); err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t)
+		b.follow = false
+		page := b.submit(b.get(authorize(e, "/login")), url.Values{"username": {email}, "password": {"Temp0rary-pw"}})
+		session := regexp.MustCompile(`name="session" value="([^"]+)"`).FindStringSubmatch(page.body)
+		if session == nil {
+			t.Fatalf("no Change password page:\n%s", page.body)
+		}
+		e.revokeFails.Store(true)
+		done := b.submit(page, url.Values{"session": {html.UnescapeString(session[1])}, "password": {newPassword}, "confirmPassword": {newPassword}})
+		if done.status != http.StatusInternalServerError || done.header.Get("Location") != "" {
+			t.Fatalf("change with a failing token store: %d %s\n%s", done.status, done.header.Get("Location"), done.body)
+		}
+		e.revokeFails.Store(false)
+		e.tokens(email, newPassword)
+	})
 }
