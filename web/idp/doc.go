@@ -158,7 +158,8 @@
 // and per client (MailPerAddress, MailPerClient; "Attempt limit exceeded",
 // ErrMailLimit, Cognito's LimitExceededException), counted whether or not
 // an account exists; the owner of a confirmed address hears of a sign-up
-// attempt once a day at most. Every body is a form's: served under
+// attempt once a day at most; a signed AdminResetUserPassword is not
+// counted. Every body is a form's: served under
 // httpserve.Form, a client has a few seconds to send it.
 //
 // # Differences from Cognito worth knowing
@@ -186,7 +187,9 @@
 // code, ChangePassword, NEW_PASSWORD_REQUIRED or an administrator) ends the
 // account's refresh-token families, the access tokens minted in them and
 // its Hosted UI sessions; Cognito's ChangePassword leaves other sessions
-// alone. Disabling an account does the same, as Cognito's does. The sign-in
+// alone. Disabling an account does the same, as Cognito's does. If the
+// tokens cannot be revoked, the operation answers an internal error (after
+// the password change, for those that change one): retry it. The sign-in
 // page mails nothing: an unconfirmed account's right password gets "User
 // is not confirmed". The forgot-password, sign-up and reset forms answer
 // no sooner than a fixed minimum time (MinForgotTime, ...), so timing does
