@@ -43,6 +43,21 @@ func emailDelivery(email string) *codeDelivery {
 	return &codeDelivery{AttributeName: "email", DeliveryMedium: "EMAIL", Destination: maskEmail(email)}
 }
 
+// deliveryTo says where a code for the account a caller named went,
+// without telling whether that name has an account: the destination is
+// masked from the name as typed (normalised, as an unknown name's is), and
+// from the stored address only when the caller named the account by its
+// sub, which only someone who knows the account has.
+func deliveryTo(name string, u *users.User) *codeDelivery {
+	if u != nil && name == u.Sub {
+		return emailDelivery(u.Email)
+	}
+	if email, err := users.NormalizeEmail(name); err == nil {
+		return emailDelivery(email)
+	}
+	return emailDelivery("")
+}
+
 func maskEmail(email string) string {
 	local, domain, ok := strings.Cut(email, "@")
 	if !ok || local == "" || domain == "" {
@@ -261,25 +276,22 @@ func (s *Server) apiConfirmSignUp(ctx context.Context, in *confirmSignUpIn) (any
 	if err := checkSecretHash(c, in.SecretHash, in.Username); err != nil {
 		return nil, err
 	}
-	name := lockoutKey(in.Username)
+	u, err := s.users.Lookup(ctx, in.Username)
+	if err != nil && !errors.Is(err, users.ErrNotFound) {
+		return nil, err
+	}
+	name := codeLockoutKey(in.Username, u, err)
 	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
 		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
 	}
-	u, err := s.users.Lookup(ctx, in.Username)
-	if errors.Is(err, users.ErrNotFound) {
-		if c.preventsExistenceErrors() {
-			return nil, apiErr(excCodeMismatch, "Invalid verification code provided, please try again.")
-		}
-		return nil, apiErr(excUserNotFound, "User does not exist.")
-	}
 	if err != nil {
-		return nil, err
+		return nil, s.codeError(c, err)
 	}
 	if u.Status != users.Unconfirmed {
 		s.lockout.succeedFrom(name, clientOf(ctx))
 		return nil, apiErr(excNotAuthorized, "User cannot be confirmed. Current status is %s", u.Status)
 	}
-	if err := s.codeError(s.users.ConfirmWithCode(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode))); err != nil {
+	if err := s.codeError(c, s.users.ConfirmWithCode(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode))); err != nil {
 		return nil, err
 	}
 	s.lockout.succeedFrom(name, clientOf(ctx))
@@ -287,17 +299,35 @@ func (s *Server) apiConfirmSignUp(ctx context.Context, in *confirmSignUpIn) (any
 	return struct{}{}, nil
 }
 
-// codeError maps a code's refusal to Cognito's exceptions.
-func (s *Server) codeError(err error) error {
+// codeError maps a code's refusal (or an unknown user's) to Cognito's
+// exceptions. When the client prevents existence errors every refusal is
+// the same CodeMismatchException: an account with no code outstanding
+// would otherwise answer ExpiredCodeException where an unknown name gets
+// CodeMismatchException, telling them apart in one request.
+func (s *Server) codeError(c *client, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case c.preventsExistenceErrors() && (errors.Is(err, users.ErrBadCode) || errors.Is(err, users.ErrNotFound)):
+		return apiErr(excCodeMismatch, "Invalid verification code provided, please try again.")
+	case errors.Is(err, users.ErrNotFound):
+		return apiErr(excUserNotFound, "User does not exist.")
 	case errors.Is(err, users.ErrExpiredCode):
 		return apiErr(excExpiredCode, "Invalid code provided, please request a code again.")
-	case errors.Is(err, users.ErrBadCode), errors.Is(err, users.ErrNotFound):
+	case errors.Is(err, users.ErrBadCode):
 		return apiErr(excCodeMismatch, "Invalid verification code provided, please try again.")
 	}
 	return err
+}
+
+// codeLockoutKey is the lockout's key for a code typed for name: the
+// account's email when name (an email or the sub) found one, so that every
+// name of an account shares one count, else the name as typed.
+func codeLockoutKey(name string, u users.User, lookupErr error) string {
+	if lookupErr == nil {
+		return lockoutKey(u.Email)
+	}
+	return lockoutKey(name)
 }
 
 type resendIn struct {
@@ -327,7 +357,7 @@ func (s *Server) apiResendConfirmationCode(ctx context.Context, in *resendIn) (a
 	u, err := s.users.Lookup(ctx, in.Username)
 	if errors.Is(err, users.ErrNotFound) {
 		if c.preventsExistenceErrors() {
-			return map[string]any{"CodeDeliveryDetails": emailDelivery(in.Username)}, nil
+			return map[string]any{"CodeDeliveryDetails": deliveryTo(in.Username, nil)}, nil
 		}
 		return nil, apiErr(excUserNotFound, "User does not exist.")
 	}
@@ -340,7 +370,7 @@ func (s *Server) apiResendConfirmationCode(ctx context.Context, in *resendIn) (a
 	if err := s.sendConfirmation(requestWith(ctx), u, c.ClientId); err != nil {
 		return nil, err
 	}
-	return map[string]any{"CodeDeliveryDetails": emailDelivery(u.Email)}, nil
+	return map[string]any{"CodeDeliveryDetails": deliveryTo(in.Username, &u)}, nil
 }
 
 // ---- ForgotPassword, ConfirmForgotPassword
@@ -376,7 +406,7 @@ func (s *Server) apiForgotPassword(ctx context.Context, in *forgotIn) (any, erro
 		if err := s.sendResetCode(requestWith(ctx), in.Username); err != nil {
 			return nil, err
 		}
-		return map[string]any{"CodeDeliveryDetails": emailDelivery(in.Username)}, nil
+		return map[string]any{"CodeDeliveryDetails": deliveryTo(in.Username, nil)}, nil
 	case err != nil:
 		return nil, err
 	case u.Disabled:
@@ -385,7 +415,7 @@ func (s *Server) apiForgotPassword(ctx context.Context, in *forgotIn) (any, erro
 	if err := s.sendResetCode(requestWith(ctx), u.Email); err != nil {
 		return nil, err
 	}
-	return map[string]any{"CodeDeliveryDetails": emailDelivery(u.Email)}, nil
+	return map[string]any{"CodeDeliveryDetails": deliveryTo(in.Username, &u)}, nil
 }
 
 type confirmForgotIn struct {
@@ -416,13 +446,18 @@ func (s *Server) apiConfirmForgotPassword(ctx context.Context, in *confirmForgot
 	if err := s.hashAllowed(ctx); err != nil {
 		return nil, err
 	}
-	// Wrong codes count toward the sign-in lockout, as on the Hosted UI.
-	name := lockoutKey(in.Username)
-	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
-		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
-	}
 	wait := s.pace.start(ctx, MinResetTime)
 	u, err := s.users.Lookup(ctx, in.Username)
+	if err != nil && !errors.Is(err, users.ErrNotFound) {
+		wait()
+		return nil, err
+	}
+	// Wrong codes count toward the sign-in lockout, as on the Hosted UI.
+	name := codeLockoutKey(in.Username, u, err)
+	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
+		wait()
+		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
+	}
 	if err == nil {
 		err = s.users.ResetPassword(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode), in.Password)
 	}
@@ -431,10 +466,7 @@ func (s *Server) apiConfirmForgotPassword(ctx context.Context, in *confirmForgot
 		s.lockout.undo(name, clientOf(ctx))
 		return nil, err
 	}
-	if errors.Is(err, users.ErrNotFound) && !c.preventsExistenceErrors() {
-		return nil, apiErr(excUserNotFound, "User does not exist.")
-	}
-	if err := s.codeError(err); err != nil {
+	if err := s.codeError(c, err); err != nil {
 		return nil, err
 	}
 	s.lockout.succeedFrom(name, clientOf(ctx))

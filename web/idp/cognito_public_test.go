@@ -182,8 +182,12 @@ func TestAPISignUpErrors(t *testing.T) {
 	// The resent code works; the attacker's password does not.
 	code := e.confirmCode("new@example.com")
 	e.clock.Advance(25 * time.Hour)
+	_, err = e.anon.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String("legacy"), Username: aws.String("new@example.com"), ConfirmationCode: aws.String(code)})
+	wantAPIError[*types.ExpiredCodeException](t, "expired code (legacy)", err)
+	// Existence errors prevented: the answer of an unknown name, whose
+	// code can only be wrong.
 	_, err = e.anon.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String("app"), Username: aws.String("new@example.com"), ConfirmationCode: aws.String(code)})
-	wantAPIError[*types.ExpiredCodeException](t, "expired code", err)
+	wantAPIError[*types.CodeMismatchException](t, "expired code", err)
 }
 
 // TestAPIConcurrentSignUp: of many sign-ups of one address at once,
@@ -374,7 +378,12 @@ func TestAPIForgotPassword(t *testing.T) {
 	if err := cfp(code, "N3w-password"); err != nil {
 		t.Fatal(err)
 	}
-	wantAPIError[*types.ExpiredCodeException](t, "used code", cfp(code, "An0ther-password"))
+	// A used code is like a wrong one where existence errors are
+	// prevented, expired for a legacy client.
+	wantAPIError[*types.CodeMismatchException](t, "used code", cfp(code, "An0ther-password"))
+	_, err = e.anon.ConfirmForgotPassword(ctx, &cip.ConfirmForgotPasswordInput{ClientId: aws.String("legacy"),
+		Username: aws.String(email), ConfirmationCode: aws.String(code), Password: aws.String("An0ther-password")})
+	wantAPIError[*types.ExpiredCodeException](t, "used code (legacy)", err)
 
 	_, err = e.anon.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: aws.String("app"), AuthFlow: types.AuthFlowTypeRefreshTokenAuth,
 		AuthParameters: map[string]string{"REFRESH_TOKEN": *stolen.RefreshToken}})
