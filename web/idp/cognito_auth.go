@@ -120,11 +120,11 @@ func (s *Server) checkPasswordAPI(ctx context.Context, c *client, name, password
 	if err := s.hashAllowed(ctx); err != nil {
 		return users.User{}, err
 	}
-	lk := lockoutKey(name)
+	u, err := s.users.Lookup(ctx, name)
+	lk := accountLockoutKey(name, u, err)
 	if ok, _ := s.lockout.beginFrom(lk, clientOf(ctx)); !ok {
 		return users.User{}, apiErr(excNotAuthorized, "Password attempts exceeded")
 	}
-	u, err := s.users.Lookup(ctx, name)
 	if errors.Is(err, users.ErrNotFound) {
 		// The same hashing work as for an account, then the answer.
 		s.users.CheckPasswordOf(ctx, "", password)

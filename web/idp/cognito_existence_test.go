@@ -226,3 +226,42 @@ func TestAPIDeliveryDestination(t *testing.T) {
 		}
 	}
 }
+
+// TestAPILockoutPerAccount: wrong passwords (and wrong reset codes) count
+// toward one lockout per account whatever name they were typed under, its
+// sub or its email in any case, so that naming the account another way
+// does not buy more guesses.
+func TestAPILockoutPerAccount(t *testing.T) {
+	ctx := context.Background()
+	t.Run("passwords", func(t *testing.T) {
+		e := newAPIEnv(t)
+		sub := e.signUp("lu@example.com", testPassword)
+		names := []string{sub, "Lu@Example.com", sub, "lu@example.com", sub}
+		for _, n := range names[:LockoutThreshold] {
+			_, err := e.passwordAuth(n, "Wr0ng-password!")
+			wantAPIError[*types.NotAuthorizedException](t, "wrong password as "+n, err)
+		}
+		_, err := e.passwordAuth("lu@example.com", testPassword)
+		var na *types.NotAuthorizedException
+		if !errors.As(err, &na) || aws.ToString(na.Message) != "Password attempts exceeded" {
+			t.Fatalf("right password after %d failures under the account's sub and email: %v, want Password attempts exceeded", LockoutThreshold, err)
+		}
+	})
+	t.Run("reset codes", func(t *testing.T) {
+		e := newAPIEnv(t)
+		sub := e.signUp("mo@example.com", testPassword)
+		if _, err := e.anon.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String("app"), Username: aws.String(sub)}); err != nil {
+			t.Fatal(err)
+		}
+		code := e.resetCode("mo@example.com")
+		cfp := func(name, code string) error {
+			_, err := e.anon.ConfirmForgotPassword(ctx, &cip.ConfirmForgotPasswordInput{ClientId: aws.String("app"),
+				Username: aws.String(name), ConfirmationCode: aws.String(code), Password: aws.String("N3w-password!")})
+			return err
+		}
+		for i, n := range []string{sub, "MO@example.com", sub, "mo@example.com", sub}[:LockoutThreshold] {
+			wantAPIError[*types.CodeMismatchException](t, fmt.Sprintf("wrong code %d as %s", i, n), cfp(n, "x"+code))
+		}
+		wantAPIError[*types.LimitExceededException](t, "a code after failures under the account's sub and email", cfp("mo@example.com", code))
+	})
+}

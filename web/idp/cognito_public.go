@@ -280,7 +280,7 @@ func (s *Server) apiConfirmSignUp(ctx context.Context, in *confirmSignUpIn) (any
 	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		return nil, err
 	}
-	name := codeLockoutKey(in.Username, u, err)
+	name := accountLockoutKey(in.Username, u, err)
 	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
 		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
 	}
@@ -320,10 +320,10 @@ func (s *Server) codeError(c *client, err error) error {
 	return err
 }
 
-// codeLockoutKey is the lockout's key for a code typed for name: the
-// account's email when name (an email or the sub) found one, so that every
-// name of an account shares one count, else the name as typed.
-func codeLockoutKey(name string, u users.User, lookupErr error) string {
+// accountLockoutKey is the lockout's key for a password or code typed for
+// name: the account's email when name (an email or the sub) found one, so
+// that every name of an account shares one count, else the name as typed.
+func accountLockoutKey(name string, u users.User, lookupErr error) string {
 	if lookupErr == nil {
 		return lockoutKey(u.Email)
 	}
@@ -453,7 +453,7 @@ func (s *Server) apiConfirmForgotPassword(ctx context.Context, in *confirmForgot
 		return nil, err
 	}
 	// Wrong codes count toward the sign-in lockout, as on the Hosted UI.
-	name := codeLockoutKey(in.Username, u, err)
+	name := accountLockoutKey(in.Username, u, err)
 	if ok, _ := s.lockout.beginFrom(name, clientOf(ctx)); !ok {
 		wait()
 		return nil, apiErr(excLimitExceeded, "Attempt limit exceeded, please try after some time.")
