@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/usersvc/usersvc/web/idp/keys"
 	"github.com/usersvc/usersvc/web/idp/users"
 )
 
@@ -77,6 +78,15 @@ func TestAPISignUpToTokens(t *testing.T) {
 	// And the other way round: a Hosted UI account (the seeded admin)
 	// signs in through the API.
 	e.tokens(adminEmail, adminPass)
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // jwtClaims decodes a token's payload without checking it (the checks are
@@ -298,11 +308,29 @@ func TestAPITokenOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another pool's token, signed with this provider's own keys and
+	// naming an account this pool has, differs in its issuer alone: a
+	// token of an unknown key, or of an account the pool does not have,
+	// would be refused whether or not the issuer is checked.
 	other := newAPIEnvPool(t, "us-east-1_Other")
-	other.signUp(email, testPassword)
-	foreign := other.tokens(email, testPassword)
 	res = e.tokens(email, "N3w-password")
-	for name, tok := range map[string]string{"Hosted UI token": hosted.AccessToken, "another pool's": *foreign.AccessToken, "garbage": "e30.e30.e30", "an ID token": *res.IdToken} {
+	var claims accessClaims
+	if err := json.Unmarshal(mustJSON(t, jwtClaims(t, *res.AccessToken)), &claims); err != nil {
+		t.Fatal(err)
+	}
+	resign := func(iss string) string {
+		claims.Iss = iss
+		tok, err := other.srv.sign(keys.UseAccess, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	foreign := resign(other.srv.Issuer())
+	if _, err := e.anon.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(resign(e.srv.Issuer()))}); err != nil {
+		t.Fatalf("the re-signed token with this pool's issuer is refused (so the test below proves nothing): %v", err)
+	}
+	for name, tok := range map[string]string{"Hosted UI token": hosted.AccessToken, "another pool's": foreign, "garbage": "e30.e30.e30", "an ID token": *res.IdToken} {
 		_, err := e.anon.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(tok)})
 		wantAPIError[*types.NotAuthorizedException](t, name, err)
 	}
@@ -324,8 +352,10 @@ func TestAPITokenOperations(t *testing.T) {
 // newAPIEnvPool is newAPIEnv for another pool id (and so another issuer).
 func newAPIEnvPool(t testing.TB, pool string) *apiEnv {
 	e := newAPIEnv(t)
+	dir := t.TempDir()
+	seedKeys(t, dir) // the same keys as e's provider
 	other, err := New(Config{
-		URL: e.ts.URL, PoolID: pool, DataDir: t.TempDir(), Clients: apiClients(),
+		URL: e.ts.URL, PoolID: pool, DataDir: dir, Clients: apiClients(),
 		Now: e.clock.Now, PasswordCost: users.TestCost, AccessKeyID: apiKeyID, SecretAccessKey: apiSecret,
 	})
 	if err != nil {
