@@ -30,6 +30,9 @@ func (s *Server) apiOperations() map[string]operation {
 		"GlobalSignOut":          op(false, s.apiGlobalSignOut),
 		"RevokeToken":            op(false, s.apiRevokeToken),
 		"DeleteUser":             op(false, s.apiDeleteUser),
+		// A changed email takes effect once verified (cognito_public.go).
+		"VerifyUserAttribute":              op(false, s.apiVerifyUserAttribute),
+		"GetUserAttributeVerificationCode": op(false, s.apiGetUserAttributeVerificationCode),
 
 		// Administrators (AWS credentials).
 		"AdminCreateUser":             op(true, s.apiAdminCreateUser),

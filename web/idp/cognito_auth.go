@@ -280,7 +280,7 @@ func (s *Server) newPassword(ctx context.Context, c *client, session string, r m
 		return nil, invalid
 	}
 	if len(attrs) > 0 {
-		if err := s.updateAttributes(ctx, u.Sub, attrs); err != nil {
+		if _, err := s.updateOwnAttributes(ctx, u, attrs); err != nil {
 			s.challenges.restore(session, ch) // nothing changed
 			return nil, err
 		}

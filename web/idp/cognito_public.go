@@ -506,15 +506,141 @@ func (s *Server) apiUpdateUserAttributes(ctx context.Context, in *updateAttrsIn)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.updateAttributes(ctx, u.Sub, attrs); err != nil {
+	sent, err := s.updateOwnAttributes(ctx, u, attrs)
+	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"CodeDeliveryDetailsList": []codeDelivery{}}, nil
+	return map[string]any{"CodeDeliveryDetailsList": sent}, nil
+}
+
+// updateOwnAttributes applies the attribute changes a user makes to their
+// own account. As in the pool on AWS (attributes_require_verification_
+// before_update = ["email"]), a new email does not take effect: a code is
+// mailed to it, and the account keeps its address and sign-in alias until
+// VerifyUserAttribute proves the new one. Otherwise anyone could take an
+// address they do not own and keep its owner from signing up with it.
+func (s *Server) updateOwnAttributes(ctx context.Context, u users.User, attrs map[string]string) ([]codeDelivery, error) {
+	sent := []codeDelivery{}
+	email, changing := attrs["email"]
+	delete(attrs, "email")
+	if changing {
+		ne, err := users.NormalizeEmail(email)
+		if err != nil {
+			return nil, apiErr(excInvalidParameter, "Invalid email address format.")
+		}
+		if ne != u.Email {
+			if err := s.mailAllowed(ctx, ne); err != nil {
+				return nil, err
+			}
+		}
+		code, err := s.users.ChangeEmail(ctx, u.Sub, ne)
+		if err != nil {
+			return nil, s.attributeError(u.Sub, err)
+		}
+		if code != "" {
+			if err := s.sendEmailCode(ne, code); err != nil {
+				return nil, err
+			}
+			sent = append(sent, *emailDelivery(ne))
+		}
+	}
+	if len(attrs) > 0 {
+		if err := s.updateAttributes(ctx, u.Sub, attrs); err != nil {
+			return nil, err
+		}
+	}
+	return sent, nil
+}
+
+// sendEmailCode mails a code that verifies the address it goes to.
+func (s *Server) sendEmailCode(address, code string) error {
+	_, err := s.outbox.Send(address, "Your verification code",
+		"Your verification code is\n\n"+code+"\n\nIt works once, for 24 hours. If you did not ask to use this address, ignore this message.\n")
+	return err
+}
+
+type verifyAttrIn struct {
+	AccessToken   string
+	AttributeName string
+	Code          string
+}
+
+// apiVerifyUserAttribute is VerifyUserAttribute: the code mailed by
+// UpdateUserAttributes (or GetUserAttributeVerificationCode) makes the new
+// address the account's, or verifies the current one.
+func (s *Server) apiVerifyUserAttribute(ctx context.Context, in *verifyAttrIn) (any, error) {
+	for _, f := range []struct{ n, v string }{{"AttributeName", in.AttributeName}, {"Code", in.Code}} {
+		if err := required(f.n, f.v); err != nil {
+			return nil, err
+		}
+	}
+	_, u, err := s.accessUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	if in.AttributeName != "email" {
+		return nil, apiErr(excInvalidParameter, "Only the email attribute can be verified.")
+	}
+	v, err := s.users.VerifyEmail(ctx, u.Sub, strings.TrimSpace(in.Code))
+	switch {
+	// The caller holds the account's token: telling an expired code from
+	// a wrong one reveals nothing.
+	case errors.Is(err, users.ErrExpiredCode):
+		return nil, apiErr(excExpiredCode, "Invalid code provided, please request a code again.")
+	case errors.Is(err, users.ErrBadCode):
+		return nil, apiErr(excCodeMismatch, "Invalid verification code provided, please try again.")
+	case err != nil:
+		return nil, s.attributeError(u.Sub, err)
+	}
+	if v.Email != u.Email {
+		s.log.InfoContext(ctx, "email changed", "sub", u.Sub, "via", "api")
+	}
+	return struct{}{}, nil
+}
+
+type attrCodeIn struct {
+	AccessToken    string
+	AttributeName  string
+	ClientMetadata map[string]string
+}
+
+// apiGetUserAttributeVerificationCode mails a new code for the address
+// waiting to be verified, else for the current one.
+func (s *Server) apiGetUserAttributeVerificationCode(ctx context.Context, in *attrCodeIn) (any, error) {
+	if err := required("AttributeName", in.AttributeName); err != nil {
+		return nil, err
+	}
+	_, u, err := s.accessUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	if in.AttributeName != "email" {
+		return nil, apiErr(excInvalidParameter, "Only the email attribute can be verified.")
+	}
+	code, address, err := s.users.EmailCode(ctx, u.Sub, func(address string) error {
+		return s.mailAllowed(ctx, address)
+	})
+	if ae := (*apiError)(nil); errors.As(err, &ae) {
+		return nil, ae // the mail limit's
+	}
+	if err != nil {
+		return nil, s.attributeError(u.Sub, err)
+	}
+	if err := s.sendEmailCode(address, code); err != nil {
+		return nil, err
+	}
+	return map[string]any{"CodeDeliveryDetails": emailDelivery(address)}, nil
 }
 
 // updateAttributes applies attribute changes, in Cognito's errors.
 func (s *Server) updateAttributes(ctx context.Context, sub string, attrs map[string]string) error {
 	_, err := s.users.UpdateAttributes(ctx, sub, attrs)
+	return s.attributeError(sub, err)
+}
+
+// attributeError maps the store's refusals of an attribute change to
+// Cognito's exceptions.
+func (s *Server) attributeError(sub string, err error) error {
 	switch {
 	case errors.Is(err, users.ErrExists):
 		return apiErr(excAliasExists, "An account with the given email already exists.")

@@ -212,6 +212,12 @@ func (s *Store) UpdateAttributes(ctx context.Context, sub string, attrs map[stri
 					return err
 				}
 				r.Email, r.EmailVerified = email, attrs["email_verified"] == "true"
+				// An administrator's address wins over one the owner
+				// asked for and has not verified.
+				r.PendingEmail = ""
+				if err := tx.Bucket(bucketCodes).Delete(codeKey(PurposeEmail, r.Sub)); err != nil {
+					return err
+				}
 			case "email_verified":
 				if v != "true" && v != "false" {
 					return fmt.Errorf("%w: email_verified must be true or false", ErrBadAttribute)
@@ -236,6 +242,114 @@ func (s *Store) UpdateAttributes(ctx context.Context, sub string, attrs map[stri
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("update attributes of %s: %w", sub, err)
+	}
+	return out, nil
+}
+
+// ChangeEmail records that the account's owner asks to change its address
+// to email, and returns the code that, mailed to email, proves it
+// (VerifyEmail). Until then the account keeps its address and sign-in
+// alias, and email stays free for anyone to sign up with: an address
+// nobody has verified takes nothing from its owner. It returns ErrExists
+// when email is another account's address, ErrBadEmail when it is none,
+// and "" when email is the account's own (dropping any pending change).
+func (s *Store) ChangeEmail(ctx context.Context, sub, email string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return "", err
+	}
+	var secret string
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		r, err := getRecord(tx, sub)
+		if err != nil {
+			return err
+		}
+		if email == r.Email {
+			if r.PendingEmail == "" {
+				return nil
+			}
+			r.PendingEmail, r.Updated = "", s.now().UTC()
+			if err := tx.Bucket(bucketCodes).Delete(codeKey(PurposeEmail, sub)); err != nil {
+				return err
+			}
+			return putRecord(tx, r)
+		}
+		if tx.Bucket(bucketEmails).Get([]byte(email)) != nil {
+			return ErrExists
+		}
+		r.PendingEmail, r.Updated = email, s.now().UTC()
+		if secret, err = s.putCode(tx, r, PurposeEmail); err != nil {
+			return err
+		}
+		return putRecord(tx, r)
+	})
+	if err != nil {
+		return "", fmt.Errorf("change email of %s: %w", sub, err)
+	}
+	return secret, nil
+}
+
+// EmailCode issues a new code for verifying the account's pending address
+// (see ChangeEmail) or, when it has none, its current one, and returns the
+// code and the address to mail it to. When allow is not nil it is asked
+// first, with the address, and its error returned, issuing nothing.
+func (s *Store) EmailCode(ctx context.Context, sub string, allow func(address string) error) (secret, address string, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", "", err
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		r, err := getRecord(tx, sub)
+		if err != nil {
+			return err
+		}
+		address = r.Email
+		if r.PendingEmail != "" {
+			address = r.PendingEmail
+		}
+		if allow != nil {
+			if err := allow(address); err != nil {
+				return err
+			}
+		}
+		secret, err = s.putCode(tx, r, PurposeEmail)
+		return err
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("issue email code for %s: %w", sub, err)
+	}
+	return secret, address, nil
+}
+
+// VerifyEmail consumes the account's email code and, in the same
+// transaction, makes the pending address (if any) the account's address
+// and sign-in alias, verified. It returns ErrExists, changing nothing and
+// keeping the code, when another account took the address meanwhile;
+// otherwise its errors are useCode's.
+func (s *Store) VerifyEmail(ctx context.Context, sub, secret string) (User, error) {
+	var out User
+	err := s.withCode(ctx, sub, PurposeEmail, secret, func(tx *bbolt.Tx, r *record) error {
+		if r.PendingEmail != "" {
+			emails := tx.Bucket(bucketEmails)
+			if emails.Get([]byte(r.PendingEmail)) != nil {
+				return ErrExists
+			}
+			if err := emails.Delete([]byte(r.Email)); err != nil {
+				return err
+			}
+			if err := emails.Put([]byte(r.PendingEmail), []byte(r.Sub)); err != nil {
+				return err
+			}
+			r.Email, r.PendingEmail = r.PendingEmail, ""
+		}
+		r.EmailVerified = true
+		out = r.User
+		return nil
+	})
+	if err != nil {
+		return User{}, err
 	}
 	return out, nil
 }

@@ -19,9 +19,13 @@ type Purpose string
 const (
 	PurposeConfirm Purpose = "confirm"
 	PurposeReset   Purpose = "reset"
+	// PurposeEmail verifies an address: the one an account asked to
+	// change to (ChangeEmail), else its current one.
+	PurposeEmail Purpose = "email"
 
 	ConfirmTTL = 24 * time.Hour
 	ResetTTL   = time.Hour
+	EmailTTL   = 24 * time.Hour
 
 	// MaxCodeAttempts is how many wrong guesses burn a code: a six-digit
 	// reset code then has a 1 in 200,000 chance of being guessed.
@@ -45,7 +49,7 @@ type code struct {
 func codeKey(p Purpose, sub string) []byte { return []byte(string(p) + "/" + sub) }
 
 // purposes lists every code purpose, for deleting all of an account's codes.
-var purposes = []Purpose{PurposeConfirm, PurposeReset}
+var purposes = []Purpose{PurposeConfirm, PurposeReset, PurposeEmail}
 
 // binding is what ties a code to the account as it was when the code was
 // issued: a digest of its password hash (itself salted afresh on every
@@ -65,41 +69,53 @@ func deleteCodes(tx *bbolt.Tx, sub string) error {
 
 // NewCode issues a one-time code for sub, replacing any earlier code with
 // the same purpose. Confirmation codes travel in links and are long random
-// strings; reset codes are typed by people and are six digits, as Cognito's.
+// strings; reset and email codes are typed by people and are six digits,
+// as Cognito's.
 func (s *Store) NewCode(ctx context.Context, sub string, p Purpose) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	var secret string
-	ttl := ConfirmTTL
-	switch p {
-	case PurposeConfirm:
-		secret = rand.Text()
-	case PurposeReset:
-		n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-		if err != nil {
-			return "", fmt.Errorf("reset code: %w", err)
-		}
-		secret = fmt.Sprintf("%06d", n.Int64())
-		ttl = ResetTTL
-	default:
-		return "", fmt.Errorf("unknown code purpose %q", p)
-	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		r, err := getRecord(tx, sub)
 		if err != nil {
 			return err
 		}
-		b, err := json.Marshal(code{Digest: digest(secret), Expires: s.now().Add(ttl).UTC(), Bound: binding(r)})
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketCodes).Put(codeKey(p, sub), b)
+		secret, err = s.putCode(tx, r, p)
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("issue %s code for %s: %w", p, sub, err)
 	}
 	return secret, nil
+}
+
+// putCode makes a new code for purpose p and stores it for r, bound to r
+// as it is.
+func (s *Store) putCode(tx *bbolt.Tx, r record, p Purpose) (string, error) {
+	var secret string
+	ttl := ConfirmTTL
+	switch p {
+	case PurposeConfirm:
+		secret = rand.Text()
+	case PurposeReset, PurposeEmail:
+		n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+		if err != nil {
+			return "", fmt.Errorf("%s code: %w", p, err)
+		}
+		secret = fmt.Sprintf("%06d", n.Int64())
+		ttl = ResetTTL
+		if p == PurposeEmail {
+			ttl = EmailTTL
+		}
+	default:
+		return "", fmt.Errorf("unknown code purpose %q", p)
+	}
+	b, err := json.Marshal(code{Digest: digest(secret), Expires: s.now().Add(ttl).UTC(), Bound: binding(r)})
+	if err != nil {
+		return "", err
+	}
+	return secret, tx.Bucket(bucketCodes).Put(codeKey(p, r.Sub), b)
 }
 
 // useCode consumes sub's code for purpose p without changing the account.
@@ -116,7 +132,7 @@ func (s *Store) useCode(ctx context.Context, sub string, p Purpose, secret strin
 // in one transaction, so no change of password can slip in between the check
 // and the confirmation. Errors are useCode's.
 func (s *Store) ConfirmWithCode(ctx context.Context, sub, secret string) error {
-	return s.withCode(ctx, sub, PurposeConfirm, secret, func(r *record) error {
+	return s.withCode(ctx, sub, PurposeConfirm, secret, func(_ *bbolt.Tx, r *record) error {
 		r.Status, r.EmailVerified = Confirmed, true
 		return nil
 	})
@@ -130,7 +146,7 @@ func (s *Store) ResetPassword(ctx context.Context, sub, secret, password string)
 	if err != nil {
 		return err
 	}
-	return s.withCode(ctx, sub, PurposeReset, secret, func(r *record) error {
+	return s.withCode(ctx, sub, PurposeReset, secret, func(_ *bbolt.Tx, r *record) error {
 		sec.apply(r)
 		// The new hash changes the binding: any other code (a
 		// confirmation link still in the mailbox) stops working.
@@ -141,7 +157,7 @@ func (s *Store) ResetPassword(ctx context.Context, sub, secret, password string)
 
 // withCode checks and consumes a code and, when it is right and change is
 // not nil, applies change to the account in the same transaction.
-func (s *Store) withCode(ctx context.Context, sub string, p Purpose, secret string, change func(*record) error) error {
+func (s *Store) withCode(ctx context.Context, sub string, p Purpose, secret string, change func(*bbolt.Tx, *record) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -173,7 +189,7 @@ func (s *Store) withCode(ctx context.Context, sub string, p Purpose, secret stri
 			if err := b.Delete(k); err != nil || change == nil {
 				return err
 			}
-			if err := change(&r); err != nil {
+			if err := change(tx, &r); err != nil {
 				return err
 			}
 			r.Updated = s.now().UTC()

@@ -95,6 +95,11 @@ type record struct {
 	// password (see Option WithVerifier), written with every new password.
 	SRPSalt     []byte `json:"srpSalt,omitempty"`
 	SRPVerifier []byte `json:"srpVerifier,omitempty"`
+	// PendingEmail is the address the owner asked to change to and has not
+	// verified yet (see ChangeEmail). It is no sign-in alias: it blocks
+	// nobody's sign-up and finds no account until the code mailed to it is
+	// verified.
+	PendingEmail string `json:"pendingEmail,omitempty"`
 }
 
 var (
