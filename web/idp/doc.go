@@ -39,7 +39,8 @@
 // serves the API and the Hosted UI, and the API's tokens are the Hosted
 // UI's (same keys, claims, lifetimes and revocation); access tokens from
 // the API's sign-in flows have the scope aws.cognito.signin.user.admin,
-// which GetUser, UpdateUserAttributes, ChangePassword, GlobalSignOut and
+// which GetUser, UpdateUserAttributes, VerifyUserAttribute,
+// GetUserAttributeVerificationCode, ChangePassword, GlobalSignOut and
 // DeleteUser require.
 //
 // For users of an app client (no AWS credentials; SECRET_HASH required
@@ -47,10 +48,42 @@
 // ResendConfirmationCode, InitiateAuth (USER_PASSWORD_AUTH, USER_SRP_AUTH,
 // REFRESH_TOKEN_AUTH), RespondToAuthChallenge (PASSWORD_VERIFIER,
 // NEW_PASSWORD_REQUIRED), ForgotPassword, ConfirmForgotPassword, GetUser,
-// UpdateUserAttributes, ChangePassword, GlobalSignOut, RevokeToken,
-// DeleteUser. A client's ExplicitAuthFlows (Cognito's default when absent:
-// SRP and refresh) and PreventUserExistenceErrors (ENABLED unless
-// "LEGACY") come from its -clients entry; DevClient allows SRP and refresh.
+// UpdateUserAttributes, VerifyUserAttribute,
+// GetUserAttributeVerificationCode, ChangePassword, GlobalSignOut,
+// RevokeToken, DeleteUser. A client's ExplicitAuthFlows (Cognito's default
+// when absent: SRP and refresh) and PreventUserExistenceErrors (ENABLED
+// unless "LEGACY") come from its -clients entry; DevClient allows SRP and
+// refresh.
+//
+// With PreventUserExistenceErrors on, an unknown username gets the answer
+// an account gets: a wrong password's NotAuthorizedException, an SRP
+// challenge, ForgotPassword's and ResendConfirmationCode's
+// CodeDeliveryDetails (masked from the name as typed, normalised, whether
+// or not it has an account; from the stored address only when the caller
+// named the account by its sub), and CodeMismatchException for any code
+// ConfirmSignUp or ConfirmForgotPassword refuses, whether it is wrong,
+// expired, used or was never issued (a LEGACY client is told
+// ExpiredCodeException for the last three, and UserNotFoundException for
+// unknown users). What still differs by an account's state differs in
+// Cognito too, and tells whoever asks that the account exists:
+// ConfirmSignUp of a confirmed account is NotAuthorizedException ("User
+// cannot be confirmed. Current status is CONFIRMED"),
+// ResendConfirmationCode of one InvalidParameterException ("User is already
+// confirmed."), ForgotPassword of a disabled account NotAuthorizedException
+// ("User is disabled."), SignUp of a taken address UsernameExistsException,
+// and UpdateUserAttributes to another account's email AliasExistsException
+// (to a signed-in user).
+//
+// A user's new email (UpdateUserAttributes, or the NEW_PASSWORD_REQUIRED
+// answer) takes effect only when verified, as in the pool on AWS
+// (attributes_require_verification_before_update = ["email"]): a six-digit
+// code goes to the new address (CodeDeliveryDetailsList), the account keeps
+// its address and sign-in alias until VerifyUserAttribute gets the code
+// (GetUserAttributeVerificationCode mails a new one; with no change
+// pending, it verifies the current address), and the new address blocks
+// nobody's sign-up meanwhile; if someone has taken it by then, the
+// verification is AliasExistsException. AdminUpdateUserAttributes sets an
+// email at once (with email_verified as given) and drops a pending change.
 //
 // For administrators, signed with AWS Signature Version 4 (service
 // cognito-idp, the pool's region) by the provider's key pair
@@ -101,7 +134,7 @@
 // Mail (verification links, reset codes) is written as .eml files to
 // <DataDir>/outbox. Tests and tools read it with srv.Outbox(): List,
 // Latest(to), and VerificationLink(to, "/confirmUser") for the link to open
-// to confirm an account; Message.Code() gives a reset code. Package
+// to confirm an account; Message.Code() gives a reset or email code. Package
 // signin signs a user in through the Hosted UI without a browser and
 // returns the tokens (what `portal token` prints).
 //
@@ -200,14 +233,16 @@
 // client credentials are accepted form-encoded (RFC 6749) or raw (curl -u).
 // Lockout counts failures per sign-in name whether or not an account has
 // it, on the Hosted UI and the API alike (wrong passwords, SRP claims,
-// confirmation and reset codes). Only the code flow exists (no implicit
+// confirmation and reset codes); on the API, a name that finds an account
+// (its email in any case, or its sub) counts under the account's email,
+// so that every name of one account shares one count. Only the code flow exists (no implicit
 // grant, no client credentials).
 //
 // The JSON API has one pool (UserPoolId must be the provider's), signs in
 // by email (the username is the sub, as in a Cognito pool whose username
 // attribute is email; either names the account), verifies email only
-// (no SMS, no MFA, no devices, no custom auth or Lambda triggers), and
-// does not verify a changed email (it becomes unverified). Refusing a
+// (no SMS, no MFA, no devices, no custom auth or Lambda triggers; an
+// email code is six digits, good for 24 hours and five guesses). Refusing a
 // member an operation does not have is stricter than Cognito. ListUsers
 // pages in email order for email filters and sub order otherwise; the
 // token is opaque and bound to the filter's index. Groups other than
