@@ -247,6 +247,24 @@ func TestAPILockoutPerAccount(t *testing.T) {
 			t.Fatalf("right password after %d failures under the account's sub and email: %v, want Password attempts exceeded", LockoutThreshold, err)
 		}
 	})
+	t.Run("ConfirmSignUp of a confirmed account clears nothing", func(t *testing.T) {
+		e := newAPIEnv(t)
+		e.signUp("ned@example.com", testPassword)
+		for i := range LockoutThreshold {
+			_, err := e.passwordAuth("ned@example.com", "Wr0ng-password!")
+			wantAPIError[*types.NotAuthorizedException](t, "wrong password", err)
+			if i < LockoutThreshold-1 {
+				_, err = e.anon.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String("app"),
+					Username: aws.String("ned@example.com"), ConfirmationCode: aws.String("whatever")})
+				wantAPIError[*types.NotAuthorizedException](t, "ConfirmSignUp of a confirmed account", err)
+			}
+		}
+		_, err := e.passwordAuth("ned@example.com", testPassword)
+		var na *types.NotAuthorizedException
+		if !errors.As(err, &na) || aws.ToString(na.Message) != "Password attempts exceeded" {
+			t.Fatalf("right password after %d failures with ConfirmSignUp calls between them: %v, want Password attempts exceeded", LockoutThreshold, err)
+		}
+	})
 	t.Run("reset codes", func(t *testing.T) {
 		e := newAPIEnv(t)
 		sub := e.signUp("mo@example.com", testPassword)

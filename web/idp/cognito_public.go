@@ -288,7 +288,10 @@ func (s *Server) apiConfirmSignUp(ctx context.Context, in *confirmSignUpIn) (any
 		return nil, s.codeError(c, err)
 	}
 	if u.Status != users.Unconfirmed {
-		s.lockout.succeedFrom(name, clientOf(ctx))
+		// No code was checked: take back this attempt, and only this one
+		// (clearing the count would let anyone wipe the account's
+		// password failures with a ConfirmSignUp between guesses).
+		s.lockout.undo(name, clientOf(ctx))
 		return nil, apiErr(excNotAuthorized, "User cannot be confirmed. Current status is %s", u.Status)
 	}
 	if err := s.codeError(c, s.users.ConfirmWithCode(ctx, u.Sub, strings.TrimSpace(in.ConfirmationCode))); err != nil {
