@@ -22,6 +22,8 @@ func FuzzAPI(f *testing.F) {
 		{"GetUser", `{"AccessToken":"e30.e30.e30"}`},
 		{"ConfirmSignUp", `{"ClientId":"app","Username":"a@example.com","ConfirmationCode":"123456"}`},
 		{"RevokeToken", `{"ClientId":"app","Token":"x"}`},
+		{"VerifyUserAttribute", `{"AccessToken":"e30.e30.e30","AttributeName":"email","Code":"123456"}`},
+		{"GetUserAttributeVerificationCode", `{"AccessToken":"e30.e30.e30","AttributeName":"email"}`},
 		{"SignUp", `{"ClientId":"app","Username":5}`},
 		{"SignUp", `[]`},
 		{"SignUp", `{"ClientId":"app","UserAttributes":[{"Name":null}]}`},
