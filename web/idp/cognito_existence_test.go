@@ -246,6 +246,15 @@ func TestAPILockoutPerAccount(t *testing.T) {
 		if !errors.As(err, &na) || aws.ToString(na.Message) != "Password attempts exceeded" {
 			t.Fatalf("right password after %d failures under the account's sub and email: %v, want Password attempts exceeded", LockoutThreshold, err)
 		}
+		// An SRP start is refused too, whichever name it gives.
+		for _, n := range []string{sub, "LU@example.com"} {
+			_, A := srpClientKey()
+			_, err := e.anon.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: aws.String("app"), AuthFlow: types.AuthFlowTypeUserSrpAuth,
+				AuthParameters: map[string]string{"USERNAME": n, "SRP_A": A.Text(16)}})
+			if !errors.As(err, &na) || aws.ToString(na.Message) != "Password attempts exceeded" {
+				t.Errorf("SRP start as %s on a locked account: %v, want Password attempts exceeded", n, err)
+			}
+		}
 	})
 	t.Run("ConfirmSignUp of a confirmed account clears nothing", func(t *testing.T) {
 		e := newAPIEnv(t)

@@ -103,12 +103,18 @@ func (s *Server) startSRP(ctx context.Context, c *client, p map[string]string, a
 	if err := checkSecretHash(c, p["SECRET_HASH"], name); err != nil {
 		return nil, err
 	}
-	if locked, _ := s.lockout.lockedFrom(lockoutKey(name), clientOf(ctx)); locked {
-		return nil, apiErr(excNotAuthorized, "Password attempts exceeded")
-	}
-	userID, salt, verifier, _, found, err := s.srpVerifier(ctx, name)
+	userID, salt, verifier, u, found, err := s.srpVerifier(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	// Locked under the account's own key, however it was named (its sub
+	// or its email), as finishSRP counts it.
+	lk := lockoutKey(name)
+	if u.Email != "" {
+		lk = lockoutKey(u.Email)
+	}
+	if locked, _ := s.lockout.lockedFrom(lk, clientOf(ctx)); locked {
+		return nil, apiErr(excNotAuthorized, "Password attempts exceeded")
 	}
 	if !found && !c.preventsExistenceErrors() {
 		if _, err := s.users.Lookup(ctx, name); errors.Is(err, users.ErrNotFound) {
