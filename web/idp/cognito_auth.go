@@ -121,17 +121,23 @@ func (s *Server) checkPasswordAPI(ctx context.Context, c *client, name, password
 		return users.User{}, err
 	}
 	u, err := s.users.Lookup(ctx, name)
+	if err != nil && !errors.Is(err, users.ErrNotFound) {
+		// The store failed: nothing was tried, so nothing is counted.
+		return users.User{}, err
+	}
 	lk := accountLockoutKey(name, u, err)
 	if ok, _ := s.lockout.beginFrom(lk, clientOf(ctx)); !ok {
 		return users.User{}, apiErr(excNotAuthorized, "Password attempts exceeded")
 	}
 	if errors.Is(err, users.ErrNotFound) {
-		// The same hashing work as for an account, then the answer.
-		s.users.CheckPasswordOf(ctx, "", password)
-		if !c.preventsExistenceErrors() {
+		// The same hashing work as for an account, busy alike, then the
+		// answer.
+		if _, herr := s.users.CheckPasswordOf(ctx, "", password); errors.Is(herr, users.ErrBusy) {
+			err = herr
+		} else if !c.preventsExistenceErrors() {
 			return users.User{}, apiErr(excUserNotFound, "User does not exist.")
 		}
-	} else if err == nil {
+	} else {
 		var ok bool
 		if ok, err = s.users.CheckPasswordOf(ctx, u.Sub, password); err == nil && !ok {
 			err = users.ErrBadCredentials
@@ -281,7 +287,10 @@ func (s *Server) newPassword(ctx context.Context, c *client, session string, r m
 	}
 	if len(attrs) > 0 {
 		if _, err := s.updateOwnAttributes(ctx, u, attrs); err != nil {
-			s.challenges.restore(session, ch) // nothing changed
+			// The password is unchanged (a pending email may have been
+			// recorded and mailed; a retry mails a new code), so the
+			// challenge may be answered again.
+			s.challenges.restore(session, ch)
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
+	"github.com/usersvc/usersvc/web/idp/users"
 )
 
 // The names the existence tests compare, typed in mixed case as people
@@ -152,6 +153,11 @@ func TestAPIExistenceUniform(t *testing.T) {
 		}, map[string]string{confirmedName: "InvalidParameterException: User is already confirmed."}},
 		{"ForgotPassword", forgot, nil},
 		{"InitiateAuth USER_PASSWORD_AUTH, wrong password", func(e *apiEnv, name string) string {
+			return answer(e.passwordAuth(name, "Wr0ng-password!"))
+		}, nil},
+		{"InitiateAuth USER_PASSWORD_AUTH, hashing busy", func(e *apiEnv, name string) string {
+			// Busy must not mean "exists": an unknown name is as busy.
+			defer users.SetHashLimit(0, 0)()
 			return answer(e.passwordAuth(name, "Wr0ng-password!"))
 		}, nil},
 		{"InitiateAuth USER_SRP_AUTH", func(e *apiEnv, name string) string {

@@ -158,7 +158,7 @@ func (s *Server) finishSRP(ctx context.Context, c *client, r map[string]string, 
 		return nil, err
 	}
 	lk := lockoutKey(name)
-	if found {
+	if u.Email != "" { // the account's own key, as startSRP checks it
 		lk = lockoutKey(u.Email)
 	}
 	if ok, _ := s.lockout.beginFrom(lk, clientOf(ctx)); !ok {

@@ -210,13 +210,14 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.abandonSignIn(w, r, sess, next, fmt.Errorf("store new session: %w", err))
 		return
 	}
-	if sess != nil {
-		// Its session is gone, so nothing would ever revoke it.
-		s.revokeSession(ctx, sess)
-	}
 	s.setSessionCookie(w, next.ID)
 	s.log.InfoContext(ctx, "signed in", "request_id", requestID(ctx), "sub", user.Subject)
 	http.Redirect(w, r, login.ReturnTo, http.StatusSeeOther)
+	if sess != nil {
+		// Its session is gone, so nothing would ever revoke it: after the
+		// answer, and even if the browser has already gone.
+		s.revokeSession(context.WithoutCancel(ctx), sess)
+	}
 }
 
 // abandonSignIn answers a callback whose new session could not be stored.

@@ -106,7 +106,10 @@ func (s *Store) ChangePassword(ctx context.Context, sub, old, password string) e
 func (s *Store) CheckPasswordOf(ctx context.Context, sub, password string) (bool, error) {
 	r, err := s.get(ctx, sub)
 	if errors.Is(err, ErrNotFound) {
-		verify(s.dummy, password)
+		// Busy alike for no account, or busy would mean "it exists".
+		if _, err := verify(s.dummy, password); errors.Is(err, ErrBusy) {
+			return false, ErrBusy
+		}
 		return false, nil
 	}
 	if err != nil {
