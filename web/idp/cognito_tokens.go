@@ -56,21 +56,10 @@ func (s *Server) issueTokens(ctx context.Context, c *client, u users.User) (*aut
 // signAPITokens signs an access and an ID token (the API always returns
 // both, whatever the scope).
 func (s *Server) signAPITokens(c *client, u users.User, scope string, authTime time.Time, eventID, originJTI string, now time.Time) (*authResult, error) {
-	ac := accessClaims{
-		Sub: u.Sub, Groups: u.Groups, Iss: s.issuer, Version: 2, ClientID: c.ClientId,
-		OriginJTI: originJTI, EventID: eventID, TokenUse: "access", Scope: scope,
-		AuthTime: authTime.Unix(), Exp: now.Add(c.ttl.access).Unix(), Iat: now.Unix(),
-		JTI: newUUID(), Username: u.Sub,
-	}
+	ac, ic := s.claims(c, u, scope, authTime, eventID, originJTI, now)
 	access, err := s.sign(keys.UseAccess, ac)
 	if err != nil {
 		return nil, err
-	}
-	ic := idClaims{
-		Sub: u.Sub, Groups: u.Groups, EmailVerified: u.EmailVerified,
-		Iss: s.issuer, Username: u.Sub, OriginJTI: originJTI, Aud: c.ClientId,
-		EventID: eventID, TokenUse: "id", AuthTime: authTime.Unix(),
-		Exp: now.Add(c.ttl.id).Unix(), Iat: now.Unix(), JTI: newUUID(), Email: u.Email,
 	}
 	id, err := s.sign(keys.UseID, ic)
 	if err != nil {

@@ -319,12 +319,7 @@ func (s *Server) refresh(r *http.Request, c *client, tr tokenRequest) (tokenResp
 
 // mint signs an access token and, when the scope has openid, an ID token.
 func (s *Server) mint(c *client, u users.User, scope, nonce string, authTime time.Time, eventID, originJTI string, now time.Time) (tokenResponse, error) {
-	ac := accessClaims{
-		Sub: u.Sub, Groups: u.Groups, Iss: s.issuer, Version: 2, ClientID: c.ClientId,
-		OriginJTI: originJTI, EventID: eventID, TokenUse: "access", Scope: scope,
-		AuthTime: authTime.Unix(), Exp: now.Add(c.ttl.access).Unix(), Iat: now.Unix(),
-		JTI: newUUID(), Username: u.Sub,
-	}
+	ac, ic := s.claims(c, u, scope, authTime, eventID, originJTI, now)
 	access, err := s.sign(keys.UseAccess, ac)
 	if err != nil {
 		return tokenResponse{}, err
@@ -333,16 +328,28 @@ func (s *Server) mint(c *client, u users.User, scope, nonce string, authTime tim
 	if !hasScope(scope, "openid") && !hasScope(scope, adminScope) {
 		return resp, nil
 	}
-	ic := idClaims{
-		AtHash: atHash(access), Sub: u.Sub, Groups: u.Groups, EmailVerified: u.EmailVerified,
-		Iss: s.issuer, Username: u.Sub, Nonce: nonce, OriginJTI: originJTI, Aud: c.ClientId,
-		EventID: eventID, TokenUse: "id", AuthTime: authTime.Unix(),
-		Exp: now.Add(c.ttl.id).Unix(), Iat: now.Unix(), JTI: newUUID(), Email: u.Email,
-	}
+	ic.AtHash, ic.Nonce = atHash(access), nonce
 	if resp.IDToken, err = s.sign(keys.UseID, ic); err != nil {
 		return tokenResponse{}, err
 	}
 	return resp, nil
+}
+
+// claims are the access and ID token claims of one sign-in, as both the
+// token endpoint and the JSON API issue them: the same keys, lifetimes and
+// claims, whichever way the user signed in.
+func (s *Server) claims(c *client, u users.User, scope string, authTime time.Time, eventID, originJTI string, now time.Time) (accessClaims, idClaims) {
+	return accessClaims{
+			Sub: u.Sub, Groups: u.Groups, Iss: s.issuer, Version: 2, ClientID: c.ClientId,
+			OriginJTI: originJTI, EventID: eventID, TokenUse: "access", Scope: scope,
+			AuthTime: authTime.Unix(), Exp: now.Add(c.ttl.access).Unix(), Iat: now.Unix(),
+			JTI: newUUID(), Username: u.Sub,
+		}, idClaims{
+			Sub: u.Sub, Groups: u.Groups, EmailVerified: u.EmailVerified,
+			Iss: s.issuer, Username: u.Sub, OriginJTI: originJTI, Aud: c.ClientId,
+			EventID: eventID, TokenUse: "id", AuthTime: authTime.Unix(),
+			Exp: now.Add(c.ttl.id).Unix(), Iat: now.Unix(), JTI: newUUID(), Email: u.Email,
+		}
 }
 
 func hasScope(scope, want string) bool {
