@@ -10,21 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/usersvc/usersvc/api/client"
 	"github.com/usersvc/usersvc/terraform"
 	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/httpserve"
-	"github.com/usersvc/usersvc/web/portal"
-	"github.com/usersvc/usersvc/web/portal/session"
-	sessiondynamo "github.com/usersvc/usersvc/web/portal/session/dynamo"
 )
 
 // runServe runs the portal alone against any OIDC issuer and HTTP API:
@@ -140,139 +133,6 @@ func newLogger(w io.Writer, asJSON bool) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
-}
-
-// portalOptions configure the portal in both `serve` and `dev`: the same
-// code path, only the values differ.
-type portalOptions struct {
-	addr, url                string
-	issuer, clientID, secret string
-	hostedUI, apiURL         string
-	scopes                   []string
-	log                      *slog.Logger
-	httpClient               *http.Client  // to the provider; nil for the default
-	sweepEvery               time.Duration // expired sessions are deleted this often; 0 for sweepInterval
-
-	// sessions is "bolt" (the default: one file under dataDir, for one
-	// process) or "dynamodb" (table sessionsTable, shared by any number
-	// of processes, as on AWS).
-	sessions, dataDir, sessionsTable string
-	createTable                      bool
-
-	// accounts, when set, serves the account screens to admins.
-	accounts *accounts.Service
-}
-
-// sweepInterval is how often expired sessions are deleted from disk.
-const sweepInterval = 10 * time.Minute
-
-type builtPortal struct {
-	server   *portal.Server
-	url      string
-	sessions string // where the sessions are, for the start-up lines
-}
-
-// newPortal builds the portal for a listener at addr: its session store,
-// the API client and the server. On bbolt it also starts the sweep of
-// expired sessions (on DynamoDB the table's TTL deletes them); the
-// returned function stops the sweep, waits for it, and only then closes
-// the session store, so that no sweep ever runs on a closed store, however
-// serving ended.
-func newPortal(ctx context.Context, opts portalOptions, addr net.Addr) (*builtPortal, func(), error) {
-	u := opts.url
-	if u == "" {
-		u = defaultURL(addr)
-	}
-	var (
-		sessions portal.Sessions
-		bolt     *session.Store
-		stateKey []byte
-		where    string
-	)
-	switch opts.sessions {
-	case "", "bolt":
-		if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
-			return nil, nil, fmt.Errorf("create data directory: %w", err)
-		}
-		path := filepath.Join(opts.dataDir, "portal-sessions.db")
-		st, err := session.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		sessions, bolt, where = st, st, path
-	case "dynamodb":
-		awsCfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sessions: load aws config: %w", err)
-		}
-		st := sessiondynamo.New(dynamodb.NewFromConfig(awsCfg), opts.sessionsTable)
-		if opts.createTable {
-			if err := st.EnsureTable(ctx); err != nil {
-				return nil, nil, fmt.Errorf("sessions: %w", err)
-			}
-		}
-		if opts.secret == "" {
-			// A public client has no secret to derive the sign-in cookies'
-			// key from; every process sharing the table shares this one.
-			if stateKey, err = st.SharedKey(ctx, "portal-state"); err != nil {
-				return nil, nil, fmt.Errorf("sessions: read the shared state key from %s: %w", opts.sessionsTable, err)
-			}
-		}
-		sessions, where = st, "dynamodb table "+opts.sessionsTable
-	default:
-		return nil, nil, fmt.Errorf("-sessions %q: want bolt or dynamodb", opts.sessions)
-	}
-	closeSessions := func() {}
-	if bolt != nil {
-		closeSessions = func() {
-			if err := bolt.Close(); err != nil {
-				opts.log.Error("close session store", "error", err)
-			}
-		}
-	}
-	users, err := client.New(opts.apiURL, nil)
-	if err != nil {
-		closeSessions()
-		return nil, nil, err
-	}
-	cfg := portal.Config{
-		URL:          u,
-		Issuer:       opts.issuer,
-		ClientID:     opts.clientID,
-		ClientSecret: opts.secret,
-		StateKey:     stateKey,
-		HostedUI:     opts.hostedUI,
-		Scopes:       opts.scopes,
-		Users:        users,
-		Sessions:     sessions,
-		Log:          opts.log.With("server", "portal"),
-		HTTPClient:   opts.httpClient,
-	}
-	if opts.accounts != nil {
-		// A nil *Service in the interface would not read as "none".
-		cfg.Accounts = opts.accounts
-	}
-	srv, err := portal.NewServer(cfg)
-	if err != nil {
-		closeSessions()
-		return nil, nil, err
-	}
-	built := &builtPortal{server: srv, url: u, sessions: where}
-	if bolt == nil {
-		return built, closeSessions, nil
-	}
-	every := opts.sweepEvery
-	if every <= 0 {
-		every = sweepInterval
-	}
-	sweepCtx, stopSweep := context.WithCancel(context.Background())
-	var sweeping sync.WaitGroup
-	sweeping.Go(func() { srv.SweepSessions(sweepCtx, every) })
-	return built, func() {
-		stopSweep()
-		sweeping.Wait()
-		closeSessions()
-	}, nil
 }
 
 // defaultURL is http://localhost:<port>: localhost rather than 127.0.0.1

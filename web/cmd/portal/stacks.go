@@ -5,19 +5,29 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
-
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/bolt"
+	"github.com/usersvc/usersvc/api/client"
 	"github.com/usersvc/usersvc/api/dynamo"
 	"github.com/usersvc/usersvc/api/gateway"
 	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/idp"
+	"github.com/usersvc/usersvc/web/portal"
+	"github.com/usersvc/usersvc/web/portal/session"
+	sessiondynamo "github.com/usersvc/usersvc/web/portal/session/dynamo"
 )
 
 // The three stacks the binary runs (the HTTP API, the identity provider,
@@ -176,4 +186,130 @@ func localAccounts(ctx context.Context, provider *idp.Server) (*accounts.Service
 		o.Region = region
 		o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
 	})
+}
+
+// portalOptions configure the portal in both `serve` and `dev`: the same
+// code path, only the values differ.
+type portalOptions struct {
+	addr, url                string
+	issuer, clientID, secret string
+	hostedUI, apiURL         string
+	scopes                   []string
+	log                      *slog.Logger
+	httpClient               *http.Client  // to the provider; nil for the default
+	sweepEvery               time.Duration // expired sessions are deleted this often; 0 for sweepInterval
+
+	// sessions is "bolt" (the default: one file under dataDir, for one
+	// process) or "dynamodb" (table sessionsTable, shared by any number
+	// of processes, as on AWS).
+	sessions, dataDir, sessionsTable string
+	createTable                      bool
+
+	// accounts, when set, serves the account screens to admins.
+	accounts *accounts.Service
+}
+
+// sweepInterval is how often expired sessions are deleted from disk.
+const sweepInterval = 10 * time.Minute
+
+type builtPortal struct {
+	server   *portal.Server
+	url      string
+	sessions string // where the sessions are, for the start-up lines
+}
+
+// newPortal builds the portal for a listener at addr: its session store,
+// the API client and the server, and starts the sweep of expired sessions
+// (which ends at once on DynamoDB, whose TTL deletes them). The returned
+// function stops the sweep, waits for it, and only then closes the session
+// store, so that no sweep ever runs on a closed store, however serving
+// ended.
+func newPortal(ctx context.Context, opts portalOptions, addr net.Addr) (*builtPortal, func(), error) {
+	u := opts.url
+	if u == "" {
+		u = defaultURL(addr)
+	}
+	sessions, stateKey, where, closeSessions, err := openSessions(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, err := client.New(opts.apiURL, nil)
+	if err != nil {
+		closeSessions()
+		return nil, nil, err
+	}
+	cfg := portal.Config{
+		URL:          u,
+		Issuer:       opts.issuer,
+		ClientID:     opts.clientID,
+		ClientSecret: opts.secret,
+		StateKey:     stateKey,
+		HostedUI:     opts.hostedUI,
+		Scopes:       opts.scopes,
+		Users:        users,
+		Sessions:     sessions,
+		Log:          opts.log.With("server", "portal"),
+		HTTPClient:   opts.httpClient,
+	}
+	if opts.accounts != nil {
+		// A nil *Service in the interface would not read as "none".
+		cfg.Accounts = opts.accounts
+	}
+	srv, err := portal.NewServer(cfg)
+	if err != nil {
+		closeSessions()
+		return nil, nil, err
+	}
+	every := opts.sweepEvery
+	if every <= 0 {
+		every = sweepInterval
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	var sweeping sync.WaitGroup
+	sweeping.Go(func() { srv.SweepSessions(sweepCtx, every) })
+	return &builtPortal{server: srv, url: u, sessions: where}, func() {
+		stopSweep()
+		sweeping.Wait()
+		closeSessions()
+	}, nil
+}
+
+// openSessions opens the portal's session store as opts say. It returns
+// the store, the key of sign-ins in progress a public client needs from it
+// (nil otherwise), where the sessions are (for the start-up lines), and
+// the store's close.
+func openSessions(ctx context.Context, opts portalOptions) (portal.Sessions, []byte, string, func(), error) {
+	switch opts.sessions {
+	case "", "bolt":
+		if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
+			return nil, nil, "", nil, fmt.Errorf("create data directory: %w", err)
+		}
+		path := filepath.Join(opts.dataDir, "portal-sessions.db")
+		st, err := session.Open(path)
+		if err != nil {
+			return nil, nil, "", nil, err
+		}
+		return st, nil, path, func() {
+			if err := st.Close(); err != nil {
+				opts.log.Error("close session store", "error", err)
+			}
+		}, nil
+	case "dynamodb":
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, nil, "", nil, fmt.Errorf("sessions: load aws config: %w", err)
+		}
+		st := sessiondynamo.New(dynamodb.NewFromConfig(awsCfg), opts.sessionsTable)
+		if opts.createTable {
+			if err := st.EnsureTable(ctx); err != nil {
+				return nil, nil, "", nil, fmt.Errorf("sessions: %w", err)
+			}
+		}
+		key, err := st.StateKey(ctx, opts.secret)
+		if err != nil {
+			return nil, nil, "", nil, fmt.Errorf("sessions: %w", err)
+		}
+		return st, key, "dynamodb table " + opts.sessionsTable, func() {}, nil
+	}
+	return nil, nil, "", nil, fmt.Errorf("-sessions %q: want bolt or dynamodb", opts.sessions)
 }

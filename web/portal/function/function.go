@@ -194,11 +194,9 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Portal
 		}
 	}
 	sessions := dynamo.New(dynamodb.NewFromConfig(awsCfg), env.SessionsTable)
-	var stateKey []byte
-	if secret == "" {
-		if stateKey, err = sessions.SharedKey(ctx, "portal-state"); err != nil {
-			return nil, fmt.Errorf("SESSIONS_TABLE: read the shared state key from %s: %w", env.SessionsTable, err)
-		}
+	stateKey, err := sessions.StateKey(ctx, secret)
+	if err != nil {
+		return nil, fmt.Errorf("SESSIONS_TABLE: %w", err)
 	}
 	users, err := client.New(env.APIURL, opts.HTTPClient)
 	if err != nil {

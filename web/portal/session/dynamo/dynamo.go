@@ -27,13 +27,12 @@ import (
 	"strconv"
 	"time"
 
-	userdynamo "github.com/usersvc/usersvc/api/dynamo"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	userdynamo "github.com/usersvc/usersvc/api/dynamo"
 	"github.com/usersvc/usersvc/web/portal/session"
 )
 
@@ -233,6 +232,21 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return mapError(ctx, "delete session", err)
 	}
 	return nil
+}
+
+// StateKey is the key a portal seals its sign-ins in progress with when it
+// runs on this table: none for a confidential client (the portal derives
+// one from its secret), else the table's shared "portal-state" key, since
+// a public client has no secret that every instance knows.
+func (s *Store) StateKey(ctx context.Context, clientSecret string) ([]byte, error) {
+	if clientSecret != "" {
+		return nil, nil
+	}
+	key, err := s.SharedKey(ctx, "portal-state")
+	if err != nil {
+		return nil, fmt.Errorf("read the shared state key from %s: %w", s.table, err)
+	}
+	return key, nil
 }
 
 // SharedKey returns the 32-byte key named name that every user of the
