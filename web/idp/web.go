@@ -9,12 +9,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/usersvc/usersvc/web/requestlog"
-
 	"github.com/a-h/templ"
 
 	"github.com/usersvc/usersvc/web/idp/pages"
 	"github.com/usersvc/usersvc/web/idp/users"
+	"github.com/usersvc/usersvc/web/requestlog"
 )
 
 // csp is the Content-Security-Policy of every page. formAction lists the

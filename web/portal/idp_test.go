@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/web/accounts"
-
 	"github.com/usersvc/usersvc/web/idp"
 	"github.com/usersvc/usersvc/web/idp/users"
 	"github.com/usersvc/usersvc/web/portal"

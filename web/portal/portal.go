@@ -37,7 +37,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/usersvc/usersvc/web/portal/admin"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -46,6 +45,7 @@ import (
 
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/client"
+	"github.com/usersvc/usersvc/web/portal/admin"
 	"github.com/usersvc/usersvc/web/portal/session"
 )
 

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"context"
 	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/api/client"
 	"github.com/usersvc/usersvc/web/portal"

@@ -3,10 +3,9 @@ package portal
 import (
 	"net/http"
 
+	"github.com/usersvc/usersvc/static"
 	"github.com/usersvc/usersvc/web/httpserve"
 	"github.com/usersvc/usersvc/web/portal/admin"
-
-	"github.com/usersvc/usersvc/static"
 )
 
 // routes is every route of the portal, and the middleware around them.

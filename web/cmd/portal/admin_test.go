@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
 	"github.com/usersvc/usersvc/terraform"
 	"github.com/usersvc/usersvc/web/accounts"
 	"github.com/usersvc/usersvc/web/accounts/accountstest"
