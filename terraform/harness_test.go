@@ -14,7 +14,6 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
-	"github.com/usersvc/usersvc/api"
 	"github.com/usersvc/usersvc/lambdas"
 	"github.com/usersvc/usersvc/terraform"
 )
@@ -154,20 +153,13 @@ var (
 	portalRouteKey = lambdas.Portal.Key
 )
 
-// userRoutes returns the route table's routes of the user API, the ones
-// behind the JWT authorizer.
-func userRoutes() []api.Route { return api.Routes }
-
-// functions lists the catalogue's functions, each once, the portal's last.
-func functions() []string { return lambdas.Functions() }
-
 // writeDummyPackages writes dir/<function>.zip for every function: plan
 // only hashes them.
 func writeDummyPackages(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, fn := range functions() {
+	for _, fn := range lambdas.Functions() {
 		if err := os.WriteFile(filepath.Join(dir, fn+".zip"), []byte("not a real package: "+fn), 0o644); err != nil {
 			return err
 		}

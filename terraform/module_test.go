@@ -15,6 +15,7 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/lambdas"
 )
 
 // want checks one planned attribute, comparing printed forms so that
@@ -79,7 +80,7 @@ func TestRoutesMatchRouteTable(t *testing.T) {
 	fns := named(t, p, "aws_lambda_function", "function")
 
 	var goKeys, tfKeys []string
-	for _, r := range userRoutes() {
+	for _, r := range api.Routes {
 		goKeys = append(goKeys, r.Key)
 	}
 	for _, rc := range routes {
@@ -91,7 +92,7 @@ func TestRoutesMatchRouteTable(t *testing.T) {
 		t.Fatalf("routes in the Terraform plan %q, in api.Routes %q: update terraform/routes.tf", tfKeys, goKeys)
 	}
 
-	for _, r := range userRoutes() {
+	for _, r := range api.Routes {
 		t.Run(r.Key, func(t *testing.T) {
 			route, ok := routes[r.Key]
 			if !ok {
@@ -139,7 +140,7 @@ func TestRoutesMatchRouteTable(t *testing.T) {
 	}
 
 	var wantFns, gotFns []string
-	wantFns = functions()
+	wantFns = lambdas.Functions()
 	for k := range fns {
 		gotFns = append(gotFns, k)
 	}
@@ -218,10 +219,10 @@ func TestFunctions(t *testing.T) {
 	groups := named(t, p, "aws_cloudwatch_log_group", "function")
 	objects := resources(t, p, "aws_s3_object")
 	roles := resources(t, p, "aws_iam_role")
-	if len(fns) != len(functions()) {
-		t.Errorf("%d functions in the plan, want %d (%v)", len(fns), len(functions()), functions())
+	if len(fns) != len(lambdas.Functions()) {
+		t.Errorf("%d functions in the plan, want %d (%v)", len(fns), len(lambdas.Functions()), lambdas.Functions())
 	}
-	for _, fn := range functions() {
+	for _, fn := range lambdas.Functions() {
 		t.Run(fn, func(t *testing.T) {
 			rc, ok := fns[fn]
 			if !ok {
@@ -330,10 +331,10 @@ func TestLeastPrivilege(t *testing.T) {
 		}),
 	}
 	policies := named(t, p, "aws_iam_role_policy", "function")
-	if len(policies) != len(functions()) {
-		t.Errorf("%d role policies, want one per function (%d)", len(policies), len(functions()))
+	if len(policies) != len(lambdas.Functions()) {
+		t.Errorf("%d role policies, want one per function (%d)", len(policies), len(lambdas.Functions()))
 	}
-	for _, fn := range functions() {
+	for _, fn := range lambdas.Functions() {
 		t.Run(fn, func(t *testing.T) {
 			rc, ok := policies[fn]
 			if !ok {
@@ -417,7 +418,7 @@ func TestLogGroupsHaveRetention(t *testing.T) {
 			groups = append(groups, rc)
 		}
 	}
-	if len(groups) != len(functions())+2 {
+	if len(groups) != len(lambdas.Functions())+2 {
 		t.Errorf("%d log groups, want one per function and one for each API", len(groups))
 	}
 	for _, rc := range groups {

@@ -9,6 +9,8 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
+	"github.com/usersvc/usersvc/api"
+	"github.com/usersvc/usersvc/lambdas"
 	"github.com/usersvc/usersvc/terraform"
 )
 
@@ -154,13 +156,13 @@ func TestSummaryOfOfflinePlan(t *testing.T) {
 	}
 	byType := s.ByType(terraform.Add)
 	for typ, n := range map[string]int{
-		"aws_lambda_function":          len(functions()),
-		"aws_iam_role":                 len(functions()),
-		"aws_iam_role_policy":          len(functions()) + 1, // the portal's Cognito policy
-		"aws_apigatewayv2_api":         2,                    // the user API and the portal's
+		"aws_lambda_function":          len(lambdas.Functions()),
+		"aws_iam_role":                 len(lambdas.Functions()),
+		"aws_iam_role_policy":          len(lambdas.Functions()) + 1, // the portal's Cognito policy
+		"aws_apigatewayv2_api":         2,                            // the user API and the portal's
 		"aws_apigatewayv2_stage":       2,
-		"aws_apigatewayv2_route":       len(userRoutes()) + 1,
-		"aws_lambda_permission":        len(userRoutes()) + 1,
+		"aws_apigatewayv2_route":       len(api.Routes) + 1,
+		"aws_lambda_permission":        len(api.Routes) + 1,
 		"aws_cognito_user_pool":        1,
 		"aws_dynamodb_table":           2, // users and sessions
 		"aws_ssm_parameter":            1,

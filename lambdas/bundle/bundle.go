@@ -35,10 +35,6 @@ type Artifact struct {
 // make each build differ. (DOS time cannot go before 1980.)
 var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Functions returns the name of every function in the catalogue
-// (lambdas.Functions), each once.
-func Functions() []string { return lambdas.Functions() }
-
 // Build compiles every function of the route table from the module at
 // moduleRoot and writes outDir/<function>.zip. It runs the go command found
 // on PATH.
@@ -52,7 +48,7 @@ func Build(ctx context.Context, moduleRoot, outDir string) ([]Artifact, error) {
 		return nil, fmt.Errorf("build lambdas: %w", err)
 	}
 
-	fns := Functions()
+	fns := lambdas.Functions()
 	// One go build for all functions shares the compile work; with several
 	// packages and -o naming a directory, each binary takes its package's
 	// directory name.

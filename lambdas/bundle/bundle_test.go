@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/usersvc/usersvc/lambdas"
 	"github.com/usersvc/usersvc/lambdas/bundle"
 )
 
@@ -48,8 +49,8 @@ func TestBuildReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first) != len(bundle.Functions()) || len(first) == 0 {
-		t.Fatalf("built %d packages, want one per function %v", len(first), bundle.Functions())
+	if len(first) != len(lambdas.Functions()) || len(first) == 0 {
+		t.Fatalf("built %d packages, want one per function %v", len(first), lambdas.Functions())
 	}
 	for i, a := range first {
 		b := second[i]
@@ -133,7 +134,7 @@ func checkZip(t *testing.T, path string) {
 
 func TestFunctionsHaveMains(t *testing.T) {
 	root := moduleRoot(t)
-	for _, fn := range bundle.Functions() {
+	for _, fn := range lambdas.Functions() {
 		if _, err := os.Stat(filepath.Join(root, "lambdas", fn, "main.go")); err != nil {
 			t.Errorf("route function %s has no lambdas/%s/main.go: %v", fn, fn, err)
 		}
